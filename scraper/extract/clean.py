@@ -1,0 +1,184 @@
+"""Cleaning of text lines: whitespace, unrendered template junk and page chrome.
+
+Pages reach us after a template engine failed to run (an AngularJS page saved
+before it rendered, a crawler's text render of it), so expressions such as
+``{{ voteCount >= 0 ? '+' + (voteCount + 1) : (voteCount + 1) }}`` stand in
+the text.  They are removed wherever they stand; prose that merely contains a
+brace or a comparison is left alone, which is why every rule below needs a
+*pair* of delimiters or a line that is code through and through.
+
+The rules are data (compiled patterns in UPPER_CASE constants); the functions
+only apply them.  Every function is idempotent: cleaning twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "CHROME_LINE_PATTERNS",
+    "TEMPLATE_PATTERNS",
+    "clean_line",
+    "clean_lines",
+    "is_chrome_line",
+    "looks_like_code",
+    "normalize_whitespace",
+    "strip_template_junk",
+]
+
+# Delimited template expressions.  Each body is bounded (no hang on hostile
+# input, no swallowing a whole page) and may not span a blank line.
+_BODY = r"(?:(?!\n\s*\n).){0,400}?"
+TEMPLATE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.S)
+    for p in (
+        r"\{\{\{" + _BODY + r"\}\}\}",  # Handlebars triple-stash
+        r"\{\{" + _BODY + r"\}\}",  # Angular / Vue / Handlebars / Jinja / Mustache
+        r"\{%" + _BODY + r"%\}",  # Jinja / Liquid / Django statements
+        r"\{#" + _BODY + r"#\}",  # Jinja comments
+        r"<%" + _BODY + r"%>",  # ERB / EJS
+        r"\$\{" + _BODY + r"\}",  # JS template literals, JSP EL
+        r"\[\[" + _BODY + r"\]\]",  # Angular-in-Jinja, Vue custom delimiters
+        r"<<" + _BODY + r">>",  # custom delimiters
+    )
+)
+_HALF_DELIMITER = re.compile(r"\{\{|\}\}|\{%|%\}")
+_MARK = "\ue000"  # private-use character standing where junk was removed
+_MAYBE_JUNK = re.compile(r"\{\{|\{%|\{#|<%|\$\{|\[\[|<<|\}\}|%\}")
+# An expression cut off by the end of a line or the start of one ("{{ voteCount >= 0 ?").
+_UNCLOSED = re.compile(r"\{\{[^{}\n]*$|^[^{}\n]*\}\}|\{%[^%\n]*$|^[^%\n]*%\}")
+
+# Whole lines that are page chrome, not content (matched after whitespace
+# normalisation, case-insensitively).  Vote counters, share/report widgets,
+# read-more toggles.
+CHROME_LINE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.I)
+    for p in (
+        r"(helpful|not helpful|share|report|reply|flag|follow|save|print|email|tweet|pin it|like|upvote|downvote|vote)",
+        r"(read|show|see|view) (more|less|all)",
+        r"(share|report|flag) this (answer|question|post)",
+        r"was this (answer|post|review) helpful\??",
+        r"helpful\s*\(\d+\)",
+        r"[+\u2212-]?\d+",  # a bare vote tally: "+1", "-2", "12"
+        r"[+\u2212-]?\d+\s+(helpful\s+)?votes?",
+        r"(\d+\s+)?(people|person|users?|patients?)\s+found\s+this\s+(answer\s+)?helpful",
+        r"(thank|thanks)\s*\(\d+\)",
+    )
+)
+_TOGGLE_ENDINGS = ("more", "less")
+_CHROME = re.compile("|".join(f"(?:{p.pattern})" for p in CHROME_LINE_PATTERNS), re.I)
+_MAX_CHROME_LINE = 80
+# A read-more toggle glued to the end of a paragraph.
+# Capitalised as a button label, or after an ellipsis: "I'd like to see more" is prose.
+_TRAILING_TOGGLE = re.compile(
+    r"(?:(?<=\.\.\.)|(?<=\u2026))\s*(?i:read|show|see) (?i:more|less)\s*$|\s+(?:Read|Show|See) (?:more|less)$"
+)
+
+_ODD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u00ad]")
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# C0/C1 controls except tab and newline.  (Lone surrogates never get here: text
+# is always decoded from bytes with errors replaced.)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPACE_RUN = re.compile(r"[^\S\n]+")
+
+_BARE_IDENTIFIER = re.compile(r"[#/]?[A-Za-z_$][\w.$]*")
+_CODE_CHAR = re.compile(r"[{}()\[\]?:=<>!&|+;$'\"`]")
+_MAX_CODE_LINE = 240  # a leftover expression is a short line; prose paragraphs are skipped at once
+_IDENTIFIER = re.compile(r"\b[a-z]+[A-Z]\w*\b|\b\w+\.\w+\b|\b[a-z]+_[a-z_]+\b")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Collapse every run of spaces (non-breaking and other Unicode spaces too) to one.
+
+    Newlines are kept: paragraph structure is decided by the caller.
+    """
+    if _ODD_CHARS.search(text):
+        text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
+    # str.split() with no separator splits on every Unicode space, U+00A0 included.
+    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+
+
+def strip_template_junk(text: str, replacement: str = " ") -> str:
+    """Remove unrendered template expressions, closed or cut off, anywhere in ``text``.
+
+    Each expression becomes ``replacement`` plus the newlines it spanned, so the
+    text keeps its line count and lines stay aligned with the original.
+    """
+    if not _MAYBE_JUNK.search(text):
+        return text
+
+    def replace(found: re.Match[str]) -> str:
+        return replacement + "\n" * found.group(0).count("\n")
+
+    for pattern in TEMPLATE_PATTERNS:
+        text = pattern.sub(replace, text)
+    if _HALF_DELIMITER.search(text):
+        text = "\n".join(
+            _UNCLOSED.sub(lambda m: _drop_if_code(m, replacement), line) if _HALF_DELIMITER.search(line) else line
+            for line in text.split("\n")
+        )
+    return text
+
+
+def _drop_if_code(found: re.Match[str], replacement: str) -> str:
+    # An unpaired delimiter is junk only when what it encloses is code, not words.
+    inner = found.group(0).strip("{}% \t")
+    if not inner or _BARE_IDENTIFIER.fullmatch(inner) or looks_like_code(found.group(0)):
+        return replacement
+    return found.group(0)
+
+
+def looks_like_code(line: str) -> bool:
+    """True for a line that is a bare template expression left without its braces.
+
+    ``voteCount >= 0 ? '+' + (voteCount + 1) : (voteCount + 1)`` is code; ``if your
+    BMI is >= 30, wait`` is prose: code needs a program identifier (camelCase,
+    dotted or snake_case) and a high share of operator characters.
+    """
+    chars = len(line) - line.count(" ")
+    if len(line) > _MAX_CODE_LINE or chars < 3:
+        return False
+    # The operator share first: it is linear and rules out nearly all prose.
+    return len(_CODE_CHAR.findall(line)) / chars >= 0.2 and _IDENTIFIER.search(line) is not None
+
+
+def is_chrome_line(line: str) -> bool:
+    """True for a line that is page chrome (a widget label or counter), not content."""
+    if len(line) > _MAX_CHROME_LINE + 8:
+        return False
+    stripped = line.strip()
+    return bool(stripped) and len(stripped) <= _MAX_CHROME_LINE and _CHROME.fullmatch(stripped) is not None
+
+
+def clean_lines(text: str) -> list[tuple[str, str | None]]:
+    """Each line of a text render as (original line, cleaned line).
+
+    The cleaned line is ``None`` for a blank line, ``""`` for a line that held
+    only junk or chrome (a widget: its position still tells where an answer
+    starts), else the content with junk removed and whitespace collapsed.
+    Works on the whole text at once: a per-line regex pass is the slow path.
+    """
+    if _ODD_CHARS.search(text):
+        text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
+    marked = strip_template_junk(text, _MARK)
+    out: list[tuple[str, str | None]] = []
+    for raw, line in zip(text.split("\n"), marked.split("\n")):
+        words = line.split()
+        if not words:
+            out.append((raw, None))
+            continue
+        content = " ".join(words)
+        if _MARK in content:
+            content = " ".join(content.replace(_MARK, " ").split())
+        if not content or looks_like_code(content) or is_chrome_line(content):
+            out.append((raw, ""))
+            continue
+        if content[-4:].lower() in _TOGGLE_ENDINGS:
+            content = _TRAILING_TOGGLE.sub("", content)
+        out.append((raw, content))
+    return out
+
+
+def clean_line(line: str) -> str:
+    """One line of text, cleaned: junk removed, whitespace collapsed; "" when nothing is content."""
+    return " ".join(cleaned or "" for _, cleaned in clean_lines(line)).strip()

@@ -1,0 +1,108 @@
+"""Bytes in, text out: the one place where an input's encoding is decided.
+
+Refusing binary input here, before any parsing, is what keeps a stray image or
+archive in a batch from turning into a garbage record further down.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import zlib
+
+from charset_normalizer import from_bytes
+
+from scraper.errors import BinaryInputError, EmptyInputError
+
+__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes"]
+
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+"""A gzip input may not expand past this (decompression bombs)."""
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive",
+    b"\x7fELF": "an executable",
+    b"RIFF": "a RIFF media file",
+    b"BZh": "a bzip2 archive",
+    b"\xfd7zXZ": "an xz archive",
+}
+
+
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+
+
+def _gunzip(data: bytes) -> bytes:
+    out = io.BytesIO()
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > MAX_DECOMPRESSED_BYTES:
+                    raise BinaryInputError(
+                        f"gzip input expands past {MAX_DECOMPRESSED_BYTES // (1 << 20)} MiB: refused as a likely decompression bomb"
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        if out.tell() == 0:
+            raise BinaryInputError(f"gzip input could not be decompressed: {exc}") from exc
+        # A truncated gzip stream: keep what decompressed, the page is marked cut off later.
+    return out.getvalue()
+
+
+def _describe_binary(data: bytes) -> str | None:
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            return what
+    head = data[:8192]
+    if b"\x00" in head:
+        return "binary data (it contains NUL bytes)"
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if controls > len(head) * 0.05:
+        return "binary data (too many control bytes)"
+    return None
+
+
+def decode_bytes(data: bytes, declared_encoding: str | None = None) -> str:
+    """Decode raw page bytes to text.
+
+    Order of trust: a byte-order mark, then a declared encoding that decodes
+    cleanly, then UTF-8, then charset detection, then windows-1252 with
+    replacement (never an exception for undecodable bytes).
+    """
+    if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            text = data.decode(encoding, errors="replace")
+            return _check_text(text)
+    if not data.strip():
+        raise EmptyInputError("the input is empty")
+    what = _describe_binary(data)
+    if what is not None:
+        raise BinaryInputError(f"the input is {what}, not a text or HTML page")
+    for encoding in filter(None, (declared_encoding, "utf-8")):
+        try:
+            return _check_text(data.decode(encoding))
+        except (UnicodeDecodeError, LookupError):
+            continue
+    best = from_bytes(data[:65536]).best()
+    if best is not None and best.encoding:
+        return _check_text(data.decode(best.encoding, errors="replace"))
+    return _check_text(data.decode("cp1252", errors="replace"))
+
+
+def _check_text(text: str) -> str:
+    if not text.strip():
+        raise EmptyInputError("the input holds only whitespace")
+    return text

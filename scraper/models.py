@@ -1,0 +1,151 @@
+"""The record a page becomes: the single source of its shape.
+
+Every other view of a record (the JSON Schema in ``schemas/``, the CLI's JSON
+Lines, the tests' expected files) is derived from these models, so a field is
+added here or nowhere.  Models are strict about what cannot be true (a rating
+of 7, a negative count, an empty body, a title that is still template junk)
+because a record that validates should be safe to load without re-checking.
+Unknown values are ``None``: an empty string or a zero never stands in for
+"the page did not say".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Answer",
+    "Author",
+    "ExtractorInfo",
+    "PageRecord",
+    "Question",
+    "RecordWarning",
+    "Source",
+]
+
+SCHEMA_VERSION = "1.0"
+
+# A text field that, when present, holds something: "" is not a value.
+Text = Annotated[str, StringConstraints(min_length=1)]
+# ISO 8601 date or date-time, as far as the page gives it ("2018-03-12" or "2018-03-12T10:00:00Z").
+IsoDate = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"),
+]
+
+# What template junk looks like when it survives into a field: an unrendered
+# expression delimiter pair.  Kept here (not imported from the cleaner) so the
+# model's guard stays independent of the code it guards.
+_TEMPLATE_JUNK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{.*?\}|\[\[.*?\]\]|<<.*?>>", re.S)
+
+
+class _Model(BaseModel):
+    # Unknown keys are an error: a typo in a producer must not pass silently.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def _reject_junk(value: str | None) -> str | None:
+    if value is not None and _TEMPLATE_JUNK.search(value):
+        raise ValueError(f"still holds unrendered template junk: {value[:80]!r}")
+    return value
+
+
+class ExtractorInfo(_Model):
+    """Which extractor made the record, so records can be rebuilt when it improves."""
+
+    name: Text
+    version: Text
+
+
+class Source(_Model):
+    """How the raw page was obtained."""
+
+    kind: Literal["file", "stdin", "http", "warc", "memory"]
+    """``file``/``stdin`` for ``scraper extract``, ``http``/``warc`` for fetched pages,
+    ``memory`` for text handed to :func:`scraper.extract` directly."""
+    path: Text | None = None
+    """The input path exactly as given on the command line."""
+    url: Text | None = None
+    fetched_at: IsoDate | None = None
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the raw bytes, before any decoding."""
+    extractor: ExtractorInfo
+
+
+class RecordWarning(_Model):
+    """Something the extractor noticed but could work around."""
+
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+    """Short, stable, machine-readable: ``answer_count_mismatch``, ``truncated``, ..."""
+    message: Text
+
+
+class Author(_Model):
+    """Who wrote an answer, as far as the page shows it."""
+
+    name: Text | None = None
+    """Display name with credentials, as shown: ``Harold J. Kaplan, MD``."""
+    location: Text | None = None
+    specialty: Text | None = None
+    profile_url: Text | None = None
+
+    _no_junk = field_validator("name", "location", "specialty")(_reject_junk)
+
+
+class Question(_Model):
+    title: Text
+    body: Text | None = None
+    """Paragraphs separated by a blank line; ``None`` when the page shows no body."""
+    author: Text | None = None
+    posted_at: IsoDate | None = None
+    topic: Text | None = None
+
+    _no_junk = field_validator("title", "body", "author", "topic")(_reject_junk)
+
+
+class Answer(_Model):
+    position: Annotated[int, Field(ge=1)]
+    """1-based, in page order."""
+    title: Text | None = None
+    body: Text
+    """Paragraphs separated by a blank line; never empty."""
+    author: Author | None = None
+    """``None`` when the page shows no author block at all."""
+    rating: Annotated[float, Field(ge=0, le=5)] | None = None
+    """The author's star rating, from ``4.9 out of 5 stars``."""
+    review_count: Annotated[int, Field(ge=0)] | None = None
+    votes: int | None = None
+    """Net votes as the page shows them (may be negative on sites with down-votes)."""
+    posted_at: IsoDate | None = None
+
+    _no_junk = field_validator("title", "body")(_reject_junk)
+
+
+class PageRecord(_Model):
+    """One page, split into its question and every answer."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    url: Text | None = None
+    site: Text | None = None
+    """Site adapter name (``realself``), ``None`` when unknown."""
+    kind: Literal["question"] = "question"
+    source: Source
+    question: Question
+    answer_count: Annotated[int, Field(ge=0)] | None = None
+    """The count the page states (``Doctor Answers 5``), ``None`` when it states none."""
+    answers: list[Answer] = Field(default_factory=list)
+    truncated: bool = False
+    """The page is cut off mid-answer."""
+    warnings: list[RecordWarning] = Field(default_factory=list)
+
+    @field_validator("answers")
+    @classmethod
+    def _positions_in_order(cls, answers: list[Answer]) -> list[Answer]:
+        expected = list(range(1, len(answers) + 1))
+        if [a.position for a in answers] != expected:
+            raise ValueError("answer positions must be 1..n in page order")
+        return answers

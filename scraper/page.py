@@ -1,0 +1,34 @@
+"""A raw page as a fetcher hands it over: bytes plus where they came from.
+
+This is the only input extractors take, so files, stdin, HTTP and web archives
+all meet the extractors in the same shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+__all__ = ["RawPage", "SourceKind"]
+
+SourceKind = Literal["file", "stdin", "http", "warc", "memory"]
+
+
+@dataclass(frozen=True)
+class RawPage:
+    body: bytes
+    kind: SourceKind = "memory"
+    url: str | None = None
+    path: str | None = None
+    """The input path exactly as the user gave it."""
+    fetched_at: str | None = None
+    """ISO 8601 UTC time the bytes were fetched, when known."""
+    encoding: str | None = None
+    """The encoding the transport declared (HTTP charset), when any."""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()

@@ -1,0 +1,146 @@
+"""``scraper extract`` and ``scraper schema`` as a user runs them: a real subprocess each time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEED
+
+SEED_URL = "https://www.realself.com/question/dont-lose-true-for-botox-paralyse-muscles"
+
+
+def run(*args: str, stdin: bytes | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "scraper", *args],
+        input=stdin.decode("utf-8", "surrogateescape") if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+    return proc
+
+
+def records(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def pages(tmp_path: Path) -> Path:
+    """A folder with two copies of the seed page, a binary file and a note that is no Q&A page."""
+    shutil.copy(SEED, tmp_path / "a.txt")
+    shutil.copy(SEED, tmp_path / "b.txt")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (tmp_path / "note.txt").write_text("Remember to water the plants.\n\nAnd the cat.\n")
+    return tmp_path
+
+
+def test_extract_prints_one_json_line_per_input_with_the_path_as_given() -> None:
+    proc = run("extract", "samples/realself-000-botox-atrophy.txt")
+    assert proc.returncode == 0, proc.stderr
+    (record,) = records(proc.stdout)
+    assert record["source"]["path"] == "samples/realself-000-botox-atrophy.txt"
+    assert record["source"]["kind"] == "file"
+    assert len(record["answers"]) == 5
+    assert "extracted 1 page, 5 answers" in proc.stderr
+
+
+def test_url_option_sets_the_record_url() -> None:
+    proc = run("extract", str(SEED), "--url", SEED_URL)
+    assert records(proc.stdout)[0]["url"] == SEED_URL
+
+
+def test_url_with_several_inputs_is_a_usage_error(pages: Path) -> None:
+    proc = run("extract", str(pages / "a.txt"), str(pages / "b.txt"), "--url", SEED_URL)
+    assert proc.returncode == 2
+    assert "--url" in proc.stderr
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on_in_order(pages: Path) -> None:
+    proc = run("extract", str(pages / "a.txt"), str(pages / "image.txt"), str(pages / "missing.txt"),
+               str(pages / "note.txt"), str(pages / "b.txt"))
+    assert proc.returncode == 1
+    assert [Path(r["source"]["path"]).name for r in records(proc.stdout)] == ["a.txt", "b.txt"]
+    err = proc.stderr
+    assert f"{pages / 'image.txt'}: the input is a PNG image" in err
+    assert f"{pages / 'missing.txt'}: no such file" in err
+    assert f"{pages / 'note.txt'}: no answer section" in err
+    assert "extracted 2 pages, 10 answers; 3 inputs failed" in err
+
+
+def test_globs_expand_in_sorted_order(pages: Path) -> None:
+    proc = run("extract", str(pages / "[ab].txt"))
+    assert proc.returncode == 0
+    assert [Path(r["source"]["path"]).name for r in records(proc.stdout)] == ["a.txt", "b.txt"]
+
+
+def test_glob_that_matches_nothing_fails_that_input(pages: Path) -> None:
+    proc = run("extract", str(pages / "*.html"), str(pages / "a.txt"))
+    assert proc.returncode == 1
+    assert "no file matches" in proc.stderr
+    assert len(records(proc.stdout)) == 1
+
+
+def test_stdin_is_read_for_a_dash() -> None:
+    proc = run("extract", "-", stdin=SEED.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    (record,) = records(proc.stdout)
+    assert record["source"]["kind"] == "stdin" and record["source"]["path"] == "-"
+
+
+def test_output_file_is_written_whole(pages: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = run("extract", str(pages / "a.txt"), str(pages / "b.txt"), "-o", str(out))
+    assert proc.returncode == 0
+    assert proc.stdout == ""
+    assert len(records(out.read_text())) == 2
+    assert not list(tmp_path.glob(".scraper-*.tmp")), "no temporary file is left behind"
+
+
+def test_output_file_is_written_even_when_some_inputs_fail(pages: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    proc = run("extract", str(pages / "a.txt"), str(pages / "note.txt"), "-o", str(out))
+    assert proc.returncode == 1
+    assert len(records(out.read_text())) == 1
+
+
+def test_pretty_output_is_indented_json() -> None:
+    proc = run("extract", str(SEED), "--pretty")
+    assert proc.stdout.startswith("{\n  ")
+    assert json.loads(proc.stdout)["answer_count"] == 5
+
+
+def test_sha256_is_of_the_raw_bytes() -> None:
+    import hashlib
+
+    proc = run("extract", str(SEED))
+    assert records(proc.stdout)[0]["source"]["sha256"] == hashlib.sha256(SEED.read_bytes()).hexdigest()
+
+
+def test_a_directory_is_a_clear_error(pages: Path) -> None:
+    proc = run("extract", str(pages))
+    assert proc.returncode == 1
+    assert "is a directory" in proc.stderr
+
+
+def test_no_arguments_is_a_usage_error() -> None:
+    assert run("extract").returncode == 2
+
+
+def test_console_script_and_module_agree() -> None:
+    exe = shutil.which("scraper")
+    if exe is None:
+        pytest.skip("the package is not installed in this environment (pip install -e .)")
+    proc = subprocess.run([exe, "extract", str(SEED)], capture_output=True, text=True, timeout=60)
+    assert records(proc.stdout) == records(run("extract", str(SEED)).stdout)
+
+
+def test_version() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0 and "scraper" in proc.stdout
