@@ -8,6 +8,7 @@ facts, checked by reading the page.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -135,3 +136,38 @@ def test_unknown_site_text_render_still_extracts_with_site_null() -> None:
     text = SEED_TEXT[: SEED_TEXT.index(DISCLAIMER)].replace("Doctor Answers 5", "5 Answers")
     record = scraper.extract(text, url="https://example.org/q/1")
     assert record.site is None and len(record.answers) == 5 and not record.truncated
+
+
+def test_answer_without_a_headline_gets_title_null() -> None:
+    title4 = FACTS["answers"][3]["title"]
+    record = scraper.extract(SEED_TEXT.replace(title4 + "\n\n{{", "{{"))
+    assert [a.title for a in record.answers][3] is None
+    assert record.answers[2].author is not None and record.answers[2].author.name == "Harold J. Kaplan, MD"
+    assert record.answers[3].body.startswith("Yes, excatly")
+
+
+def test_rendered_vote_counts_still_split_answers() -> None:
+    counter = iter(range(1, 10))
+    text = re.sub(r"\{\{ voteCount.*\}\}", lambda m: f"+{next(counter)}", SEED_TEXT)
+    record = scraper.extract(text)
+    assert [a.title for a in record.answers] == [a["title"] for a in FACTS["answers"]]
+
+
+def test_name_line_without_credentials_inside_a_full_block() -> None:
+    record = scraper.extract(SEED_TEXT.replace("Harold J. Kaplan, MD", "Harold J. Kaplan"))
+    author = record.answers[2].author
+    assert author is not None and (author.name, author.location) == ("Harold J. Kaplan", "Los Angeles")
+    assert record.answers[2].rating == 4.4
+
+
+def test_indented_lines_and_trailing_spaces_change_nothing(seed_bytes: bytes) -> None:
+    text = "\n".join(f"  {line} \t" for line in SEED_TEXT.split("\n"))
+    assert scraper.extract(text).model_dump(exclude={"source"}) == scraper.extract(seed_bytes).model_dump(exclude={"source"})
+
+
+def test_doctor_quoting_the_disclaimer_inside_an_answer_does_not_end_the_page() -> None:
+    quote = "Remember: these answers are for educational purposes and should not be relied upon as a substitute for medical advice."
+    text = SEED_TEXT.replace("For him, muscle atrophy was a blessing!", "For him, muscle atrophy was a blessing! " + quote)
+    record = scraper.extract(text)
+    assert len(record.answers) == 5 and not record.truncated
+    assert record.answers[2].body.endswith(quote)
