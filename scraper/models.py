@@ -24,6 +24,7 @@ __all__ = [
     "PageRecord",
     "Question",
     "RecordWarning",
+    "Review",
     "Source",
 ]
 
@@ -125,6 +126,18 @@ class Answer(_Model):
     _no_junk = field_validator("title", "body")(_reject_junk)
 
 
+class Review(_Model):
+    """What a review page adds to the post: the patient's verdict, date, cost and provider."""
+
+    verdict: Text | None = None
+    """As the page words it: ``Worth It``, ``Not Sure``, ``Not Worth It``."""
+    posted_at: IsoDate | None = None
+    cost: Text | None = None
+    """The reported cost as shown, e.g. ``$3,000``."""
+    provider: Author | None = None
+    """The reviewed doctor or practice, as its card shows it."""
+
+
 class PageRecord(_Model):
     """One page, split into its question and every answer."""
 
@@ -132,9 +145,12 @@ class PageRecord(_Model):
     url: Text | None = None
     site: Text | None = None
     """Site adapter name (``realself``), ``None`` when unknown."""
-    kind: Literal["question"] = "question"
+    kind: Literal["question", "review"] = "question"
+    """``review`` for a patient's review page: the post is the question, doctor replies the answers."""
     source: Source
     question: Question
+    review: Review | None = None
+    """Only on ``kind: review`` pages."""
     answer_count: Annotated[int, Field(ge=0)] | None = None
     """The count the page states (``Doctor Answers 5``), ``None`` when it states none."""
     answers: list[Answer] = Field(default_factory=list)

@@ -1,15 +1,172 @@
-"""The extraction pipeline: raw page -> decoded text -> site -> extractor -> validated record."""
+"""The extraction pipeline: raw page -> (text render | HTML) -> validated record.
+
+Every text value passes the junk cleaner once more on its way into the record,
+whatever strategy found it, so no source (a JSON-LD name, an app-state title)
+can carry an unrendered template expression into a field.  A record that still
+fails validation is reported as an :class:`ExtractionError`, never a crash.
+"""
 
 from __future__ import annotations
 
-from scraper._version import __version__
-from scraper.extract.decode import decode_bytes
-from scraper.extract.textrender import EXTRACTOR_NAME, extract_text_render
-from scraper.models import ExtractorInfo, PageRecord, Source
-from scraper.page import RawPage
-from scraper.sites import GENERIC, detect_site, get_site
+from dataclasses import dataclass, field
 
-__all__ = ["extract", "extract_page"]
+from pydantic import ValidationError
+
+from scraper._version import __version__
+from scraper.errors import ExtractionError
+from scraper.extract.clean import clean_line, strip_template_junk
+from scraper.extract.decode import decode_bytes, gunzip_if_compressed
+from scraper.extract.html.document import looks_like_html
+from scraper.extract.html.pipeline import extract_html
+from scraper.extract.partial import PartialPage
+from scraper.extract.textrender import EXTRACTOR_NAME, extract_text_render
+from scraper.models import Answer, Author, ExtractorInfo, PageRecord, Question, RecordWarning, Review, Source
+from scraper.page import RawPage
+from scraper.sites import GENERIC, SiteProfile, detect_site, get_site
+
+__all__ = ["Explained", "extract", "extract_page", "extract_page_explained"]
+
+
+@dataclass
+class Explained:
+    """A record with where each of its fields came from (``scraper extract --explain``)."""
+
+    record: PageRecord
+    provenance: dict[str, str] = field(default_factory=dict)
+    strategies: list[str] = field(default_factory=list)
+
+
+def _line(value: str | None) -> str | None:
+    return (clean_line(value) or None) if value else None
+
+
+def _body(value: str | None) -> str | None:
+    if not value:
+        return None
+    paragraphs = []
+    for paragraph in strip_template_junk(value).split("\n\n"):
+        lines = [line.rstrip() for line in paragraph.split("\n") if line.strip()]
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs) or None
+
+
+def _source(page: RawPage, name: str) -> Source:
+    return Source(
+        kind=page.kind,
+        path=page.path,
+        url=page.url,
+        fetched_at=page.fetched_at,
+        sha256=page.sha256,
+        extractor=ExtractorInfo(name=name, version=__version__),
+    )
+
+
+def _from_text(page: RawPage, site: SiteProfile | None) -> Explained:
+    text = decode_bytes(page.body, page.encoding)
+    profile = site or detect_site(page.url, text)
+    extracted = extract_text_render(text, profile or GENERIC)
+    record = PageRecord(
+        url=page.url,
+        site=profile.name if profile and profile.record_site else None,
+        source=_source(page, EXTRACTOR_NAME),
+        question=extracted.question,
+        answer_count=extracted.answer_count,
+        answers=extracted.answers,
+        truncated=extracted.truncated,
+        warnings=extracted.warnings,
+    )
+    return Explained(record=record, strategies=["text-render"])
+
+
+def _answers(partial: PartialPage, warnings: list[RecordWarning]) -> list[Answer]:
+    answers: list[Answer] = []
+    for found in partial.answers or []:
+        body = _body(found.body)
+        if body is None:
+            warnings.append(RecordWarning(code="answer_without_body", message=f"an answer ({_line(found.title) or 'untitled'}) shows no body and is left out"))
+            continue
+        author = Author(
+            name=_line(found.author_name),
+            location=_line(found.author_location),
+            specialty=_line(found.author_specialty),
+            profile_url=found.author_profile_url,
+        )
+        rating = found.rating if found.rating is not None and 0 <= found.rating <= 5 else None
+        answers.append(Answer(
+            position=len(answers) + 1,
+            title=_line(found.title),
+            body=body,
+            author=author if author.model_dump(exclude_none=True) else None,
+            rating=rating,
+            review_count=found.review_count if found.review_count is not None and found.review_count >= 0 else None,
+            votes=found.votes,
+            posted_at=found.posted_at,
+        ))
+    return answers
+
+
+def _review(partial: PartialPage) -> Review | None:
+    if partial.kind != "review":
+        return None
+    values = partial.review or {}
+    provider = Author(
+        name=_line(values.get("provider_name")),
+        location=_line(values.get("provider_location")),
+        specialty=_line(values.get("provider_specialty")),
+        profile_url=values.get("provider_profile_url"),
+    )
+    return Review(
+        verdict=_line(values.get("verdict")),
+        posted_at=values.get("posted_at") or partial.posted_at,
+        cost=_line(values.get("cost")),
+        provider=provider if provider.model_dump(exclude_none=True) else None,
+    )
+
+
+def _from_html(page: RawPage, site: SiteProfile | None) -> Explained:
+    result = extract_html(page, site)
+    merged, found = result.merged, result.merged.page
+    warnings = [RecordWarning(code=code, message=message) for code, message in merged.warnings]
+    title = _line(found.title)
+    if title is None:
+        raise ExtractionError("the page shows no question title")
+    answers = _answers(found, warnings)
+    record = PageRecord(
+        url=page.url or result.document.url,
+        site=result.site.name if result.site.record_site else None,
+        kind="review" if found.kind == "review" else "question",
+        source=_source(page, "html:" + "+".join(merged.strategies)),
+        question=Question(
+            title=title,
+            body=_body(found.body),
+            author=_line(found.author),
+            posted_at=found.posted_at,
+            topic=_line(found.topic),
+        ),
+        review=_review(found),
+        answer_count=found.answer_count,
+        answers=answers,
+        truncated=found.truncated,
+        warnings=warnings,
+    )
+    return Explained(record=record, provenance=merged.provenance, strategies=merged.strategies)
+
+
+def extract_page_explained(page: RawPage, *, site: str | None = None) -> Explained:
+    """Like :func:`extract_page`, with where each field came from."""
+    profile = get_site(site) if site else None
+    try:
+        if page.body[:2] == b"\x1f\x8b":
+            page = RawPage(**{**page.__dict__, "body": gunzip_if_compressed(page.body)})
+        if looks_like_html(page.body[:4096]):
+            return _from_html(page, profile)
+        return _from_text(page, profile)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+        raise ExtractionError(f"the page gave a record that does not validate ({problems})") from None
+    except RecursionError:
+        raise ExtractionError("the page is nested too deeply to read") from None
 
 
 def extract_page(page: RawPage, *, site: str | None = None) -> PageRecord:
@@ -19,31 +176,11 @@ def extract_page(page: RawPage, *, site: str | None = None) -> PageRecord:
     URL, then from what the page shows.  Raises a subclass of
     :class:`scraper.errors.ExtractionError` when the bytes hold no Q&A page.
     """
-    text = decode_bytes(page.body, page.encoding)
-    profile = get_site(site) if site else detect_site(page.url, text)
-    extracted = extract_text_render(text, profile or GENERIC)
-    source = Source(
-        kind=page.kind,
-        path=page.path,
-        url=page.url,
-        fetched_at=page.fetched_at,
-        sha256=page.sha256,
-        extractor=ExtractorInfo(name=EXTRACTOR_NAME, version=__version__),
-    )
-    return PageRecord(
-        url=page.url,
-        site=profile.name if profile else None,
-        source=source,
-        question=extracted.question,
-        answer_count=extracted.answer_count,
-        answers=extracted.answers,
-        truncated=extracted.truncated,
-        warnings=extracted.warnings,
-    )
+    return extract_page_explained(page, site=site).record
 
 
 def extract(content: str | bytes, url: str | None = None, *, site: str | None = None) -> PageRecord:
-    """Extract a record from a page's text or raw bytes.
+    """Extract a record from a page's text or raw bytes (a text render or HTML).
 
     >>> record = scraper.extract(open("page.txt", "rb").read(), url="https://...")
     """

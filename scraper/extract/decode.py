@@ -15,7 +15,7 @@ from charset_normalizer import from_bytes
 
 from scraper.errors import BinaryInputError, EmptyInputError
 
-__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes"]
+__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes", "gunzip_if_compressed"]
 
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 """A gzip input may not expand past this (decompression bombs)."""
@@ -58,6 +58,11 @@ def _gunzip(data: bytes) -> bytes:
             raise BinaryInputError(f"gzip input could not be decompressed: {exc}") from exc
         # A truncated gzip stream: keep what decompressed, the page is marked cut off later.
     return out.getvalue()
+
+
+def gunzip_if_compressed(data: bytes) -> bytes:
+    """The decompressed bytes of a gzip input (bounded), else ``data`` unchanged."""
+    return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
 
 
 def _describe_binary(data: bytes) -> str | None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from scraper.errors import NotAQAPageError
 from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_author_block
 from scraper.extract.clean import clean_lines
+from scraper.extract.dates import parse_date
 from scraper.extract.vocabulary import SpecialtyVocabulary
 from scraper.models import Answer, Author, Question, RecordWarning
 from scraper.sites import ANSWERS_HEADING, SiteProfile
@@ -31,6 +32,9 @@ EXTRACTOR_NAME = "text-render"
 
 _MAX_TITLE_CHARS = 250
 _MAX_HEADLINE_CHARS = 150
+_DATE_SIGNATURE = "<date>"
+# "Posted in · Botox", "Asked in Botox": the topic line of a question's byline.
+_TOPIC_LINE = re.compile(r"(?:posted|asked|filed)\s+in\s*[\u00b7:|\-\u2013]?\s*(?P<topic>.{1,60})", re.I)
 # Widgets that are about votes/helpfulness mark where an answer starts even
 # when their text differs from the first widget's.
 _VOTE_WIDGET = re.compile(r"vote|helpful|\blikes?\b|score|\bthanks?\b", re.I)
@@ -56,6 +60,8 @@ class _Block:
 @dataclass
 class _Widget:
     signature: str
+    date: str | None = None
+    """For a line that is only a date ("May 21, 2013"): the date, ISO."""
 
 
 @dataclass
@@ -94,6 +100,12 @@ def _items(text: str) -> list[_Item]:
         if not line:
             close()
             items.append(_Widget(" ".join(raw.split())))
+            continue
+        date = parse_date(line) if len(line) <= 40 and line[-1:].isdigit() else None
+        if date:
+            # A line that is only a date is a byline, like the vote widget: it marks where a post starts.
+            close()
+            items.append(_Widget(_DATE_SIGNATURE, date))
             continue
         heading = ANSWERS_HEADING.fullmatch(line) if len(line) < 40 else None
         if heading:
@@ -211,8 +223,36 @@ def _answer(position: int, items: list[_Item], vocabulary: SpecialtyVocabulary, 
         rating, review_count = author.rating, author.review_count
         if not author.is_empty():
             record_author = Author(name=author.name, location=author.location, specialty=author.specialty)
-    answer = Answer(position=position, title=title, body=body, author=record_author, rating=rating, review_count=review_count)
+    posted_at = next((it.date for it in items if isinstance(it, _Widget) and it.date), None)
+    answer = Answer(
+        position=position, title=title, body=body, author=record_author, rating=rating, review_count=review_count, posted_at=posted_at
+    )
     return answer, warnings
+
+
+def _question(title: str, items: list[_Item]) -> Question:
+    """The question from the items between its title and the answers: byline, then body."""
+    posted_at = topic = None
+    body: list[str] = []
+    after_date = False
+    for item in items:
+        if isinstance(item, _Widget):
+            posted_at = posted_at or item.date
+            after_date = item.date is not None
+            continue
+        if not isinstance(item, _Block):
+            continue
+        lines = list(item.lines)
+        topic_line = _TOPIC_LINE.fullmatch(lines[0]) if not body else None
+        if topic_line:
+            topic = topic_line.group("topic").strip()
+            lines = lines[1:]
+        elif after_date and not body and len(lines) == 1 and len(lines[0]) <= 40 and len(lines[0].split()) <= 4 and not _TERMINAL.search(lines[0]):
+            topic, lines = lines[0], []  # the byline item after the date ("20 May 2013 / Botox")
+        after_date = False
+        if lines:
+            body.append(" ".join(lines))
+    return Question(title=title, body="\n\n".join(body) or None, posted_at=posted_at, topic=topic)
 
 
 def extract_text_render(text: str, site: SiteProfile) -> ExtractedPage:
@@ -255,8 +295,7 @@ def extract_text_render(text: str, site: SiteProfile) -> ExtractedPage:
         if starts:
             warnings.append(RecordWarning(code="no_answer_markers", message="no vote widget marks the answers: they were split at author blocks and headlines"))
 
-    question_body = "\n\n".join(it.text for it in question_items if isinstance(it, _Block)) or None
-    question = Question(title=title, body=question_body)
+    question = _question(title, question_items)
 
     expect_footer = bool(site.footer_patterns)
     truncated = expect_footer and not has_footer and bool(starts)

@@ -1,17 +1,30 @@
 """What a site adapter declares: how to recognise the site and the site's own words.
 
-An adapter is data: URL patterns, a content signature, the heading that
-introduces the answers, the footer that ends them, and the specialty
-vocabulary of its authors.  Extractors read these fields and never branch on a
-site's name, so adding a site is adding one of these, not editing a pipeline.
+An adapter is mostly data: URL patterns, content signatures, the footer that
+ends the answers, the specialty vocabulary of its authors, the elements inside
+a post body that are the site's and not the author's.  Where data is not
+enough (RealSelf's review pages, Stack Exchange's community-wiki cards) it
+names a small function in its own folder.  Extractors read these fields and
+never branch on a site's name, so adding a site is adding an adapter, not
+editing the pipeline.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from lxml.cssselect import CSSSelector
+from lxml.html import HtmlElement
 
 from scraper.extract.vocabulary import SpecialtyVocabulary
+
+if TYPE_CHECKING:
+    from scraper.extract.html.document import HtmlDocument
+    from scraper.extract.partial import PartialPage
 
 __all__ = ["ANSWERS_HEADING", "SiteProfile"]
 
@@ -22,6 +35,9 @@ ANSWERS_HEADING = re.compile(
     re.I,
 )
 
+PageExtractor = Callable[["HtmlDocument"], "PartialPage | None"]
+AuthorCard = Callable[[HtmlElement, "HtmlDocument"], "tuple[str | None, str | None]"]
+
 
 @dataclass(frozen=True)
 class SiteProfile:
@@ -29,19 +45,49 @@ class SiteProfile:
 
     name: str
     version: str
-    url_patterns: tuple[re.Pattern[str], ...]
+    description: str = ""
+    url_patterns: tuple[re.Pattern[str], ...] = ()
     """A page URL matching any of these belongs to the site."""
     text_signatures: tuple[re.Pattern[str], ...] = ()
-    """Text that only this site's pages show; used when there is no URL."""
+    """Text that only this site's pages show; used for text renders with no URL."""
+    html_signatures: tuple[str, ...] = ()
+    """XPath expressions; an HTML page where one of them finds something belongs to the site."""
     footer_patterns: tuple[re.Pattern[str], ...] = ()
     """A line starting with a match of one of these ends the answers: the site's disclaimer."""
     specialties: SpecialtyVocabulary = field(default_factory=lambda: SpecialtyVocabulary(()))
+    text_layout: bool = False
+    """The page's visible text follows a layout the text-render extractor knows, so it may
+    supply the answer list on its own (RealSelf). Otherwise visible text only fills gaps."""
+    body_exclude: tuple[str, ...] = ()
+    """CSS selectors of elements inside a post body that are the site's, not the author's."""
+    meta_fields: tuple[tuple[str, str], ...] = ()
+    """(record field, meta property or name) pairs read from ``<meta>`` tags, e.g. the topic."""
+    page_extractor: PageExtractor | None = None
+    """Site-specific selectors for pages the generic strategies cannot read (review pages)."""
+    author_card: AuthorCard | None = None
+    """Reads a post's visible author card when its structured data names no author."""
+    record_site: bool = True
+    """Whether records name this adapter in ``site`` (the generic adapter does not)."""
 
     def matches_url(self, url: str) -> bool:
         return any(p.search(url) for p in self.url_patterns)
 
     def matches_text(self, text: str) -> bool:
         return any(p.search(text) for p in self.text_signatures)
+
+    def matches_html(self, root: HtmlElement) -> bool:
+        return any(bool(root.xpath(x)) for x in self.html_signatures)
+
+    @cached_property
+    def _exclude(self) -> tuple[CSSSelector, ...]:
+        return tuple(CSSSelector(s) for s in self.body_exclude)
+
+    def exclusion(self, root: HtmlElement) -> Callable[[HtmlElement], bool] | None:
+        """A test for the elements under ``root`` that are site chrome inside a post body."""
+        if not self._exclude:
+            return None
+        matched = {element for selector in self._exclude for element in selector(root)}
+        return matched.__contains__
 
     def footer_start(self, text: str) -> int | None:
         """Offset of the line where the site's closing footer starts, if the text has one.
@@ -57,3 +103,4 @@ class SiteProfile:
                     first = line_start if first is None else min(first, line_start)
                     break
         return first
+

@@ -1,0 +1,185 @@
+"""Strategy 2: the Q&A embedded as application state (``__NEXT_DATA__``, ``__INITIAL_STATE__``...).
+
+Pages built with JS frameworks ship their data as JSON.  The question is found
+by its *shape*, not by a path: an object with a question-like text whose list
+property holds answer-like objects (a body, and an author or a date or a title).
+A renamed key or a moved subtree still works; a related-questions list (titles,
+no bodies) or a navigation menu does not look like answers and is passed over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from scraper.extract.html.document import HtmlDocument
+from scraper.extract.html.structured import iso_date, text_from_value, to_int
+from scraper.extract.partial import PartialAnswer, PartialPage
+
+__all__ = ["app_state_partial", "embedded_json"]
+
+_ASSIGNMENT = re.compile(r"(?:window\.|self\.|globalThis\.)?(__[A-Z_]+__|[A-Za-z_$][\w$]*(?:State|STATE|Data|DATA))\s*=\s*")
+_MAX_SCRIPT = 20_000_000
+_MAX_DEPTH = 60
+
+# Key names, matched case-insensitively on the key with _ and - removed.
+_TITLE_KEYS = ("title", "headline", "subject", "name", "questiontitle")
+_BODY_KEYS = ("bodyhtml", "body", "contenthtml", "content", "texthtml", "text", "html", "answer", "answertext", "description", "message")
+_AUTHOR_KEYS = ("author", "provider", "doctor", "expert", "user", "owner", "poster", "createdby", "professional", "physician")
+_NAME_KEYS = ("displayname", "name", "fullname", "title", "username")
+_LOCATION_KEYS = ("city", "location", "cityname", "locationname")
+_SPECIALTY_KEYS = ("specialtylabel", "specialty", "speciality", "profession", "specialtyname")
+_RATING_KEYS = ("rating", "averagerating", "stars", "ratingvalue", "avgrating")
+_REVIEWS_KEYS = ("reviewcount", "reviewscount", "numreviews", "reviews", "totalreviews")
+_URL_KEYS = ("profileurl", "profileuri", "url", "uri", "href", "link", "path")
+_URL_SUFFIXES = ("url", "uri", "href")
+_NOT_PROFILE = ("avatar", "image", "photo", "logo", "icon", "thumb")
+_VOTE_KEYS = ("helpfulcount", "votes", "votecount", "upvotes", "upvotecount", "score", "likecount", "likes")
+_DATE_KEYS = ("createdat", "datecreated", "publishedat", "datepublished", "postedat", "created", "date", "createddate")
+_COUNT_KEYS = ("answercount", "doctoranswercount", "numanswers", "answerscount", "totalanswers")
+_TOPIC_KEYS = ("topic", "topicname", "procedure", "treatment", "category")
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _get(obj: dict[str, Any], keys: tuple[str, ...], kind: type | tuple[type, ...] = str, suffixes: tuple[str, ...] = ()) -> Any:
+    """The first usable value under one of ``keys``; else under a key ending with one of ``suffixes``."""
+    normalised = {_key(k): v for k, v in obj.items()}
+    for key in keys:
+        value = normalised.get(key)
+        if isinstance(value, kind) and not isinstance(value, bool) and value not in ("", None):
+            return value
+    for key, value in normalised.items():
+        if key.endswith(suffixes) and not any(w in key for w in _NOT_PROFILE) and isinstance(value, kind) and value not in ("", None):
+            return value
+    return None
+
+
+def embedded_json(root: HtmlElement) -> Iterator[Any]:
+    """Every JSON value a page's scripts carry: JSON script tags and ``X = {...}`` assignments."""
+    decoder = json.JSONDecoder()
+    for script in root.iter("script"):
+        text = script.text or ""
+        if not text.strip() or len(text) > _MAX_SCRIPT:
+            continue
+        kind = (script.get("type") or "").strip().lower()
+        if kind == "application/ld+json":
+            continue  # structured data: strategy 1
+        if kind in ("application/json", "text/json") or script.get("id") == "__NEXT_DATA__":
+            try:
+                yield json.loads(text)
+            except ValueError:
+                continue
+        elif kind in ("", "text/javascript", "application/javascript", "module"):
+            for found in _ASSIGNMENT.finditer(text):
+                start = found.end()
+                if start < len(text) and text[start] in "{[":
+                    try:
+                        yield decoder.raw_decode(text, start)[0]
+                    except ValueError:
+                        continue
+
+
+def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from _objects(child, depth + 1)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _objects(child, depth + 1)
+
+
+def _answer_like(obj: Any) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    body = _get(obj, _BODY_KEYS)
+    if not body or len(body) < 20:
+        return False
+    return any(_get(obj, keys, (str, dict, int, float)) is not None for keys in (_AUTHOR_KEYS, _DATE_KEYS, _TITLE_KEYS, _VOTE_KEYS))
+
+
+def _answer_lists(obj: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    return [v for v in obj.values() if isinstance(v, list) and v and sum(_answer_like(x) for x in v) >= max(1, len(v) // 2)]
+
+
+def _find_question(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    best: tuple[int, dict[str, Any], list[dict[str, Any]]] | None = None
+    for obj in _objects(data):
+        title = _get(obj, _TITLE_KEYS)
+        if not title:
+            continue
+        for answers in _answer_lists(obj):
+            score = sum(_answer_like(a) for a in answers)
+            if best is None or score > best[0]:
+                best = (score, obj, [a for a in answers if _answer_like(a)])
+    return (best[1], best[2]) if best else None
+
+
+def _author(obj: dict[str, Any], doc: HtmlDocument) -> dict[str, Any]:
+    author = _get(obj, _AUTHOR_KEYS, (dict, str))
+    if isinstance(author, str):
+        return {"author_name": author, "has_author": True}
+    if not isinstance(author, dict):
+        return {}
+    rating = _get(author, _RATING_KEYS, (int, float, str))
+    try:
+        rating = float(rating) if rating is not None else None
+    except ValueError:
+        rating = None
+    url = _get(author, _URL_KEYS, suffixes=_URL_SUFFIXES)
+    values = {
+        "author_name": _get(author, _NAME_KEYS),
+        "author_location": _get(author, _LOCATION_KEYS),
+        "author_specialty": _get(author, _SPECIALTY_KEYS),
+        "author_profile_url": doc.absolute(url) if url else None,
+        "rating": rating,
+        "review_count": to_int(_get(author, _REVIEWS_KEYS, (int, str))),
+    }
+    return {**values, "has_author": any(v is not None for v in values.values())}
+
+
+def _topic(question: dict[str, Any]) -> str | None:
+    topic = _get(question, _TOPIC_KEYS, (str, dict))
+    if isinstance(topic, dict):
+        topic = _get(topic, _NAME_KEYS + ("label",))
+    return topic if isinstance(topic, str) else None
+
+
+def app_state_partial(doc: HtmlDocument) -> PartialPage | None:
+    """The Q&A found in the page's embedded JSON, if any."""
+    for data in embedded_json(doc.root):
+        found = _find_question(data)
+        if found is None:
+            continue
+        question, answers = found
+        parsed = []
+        for answer in answers:
+            parsed.append(PartialAnswer(
+                title=_get(answer, ("title", "headline", "subject")),
+                body=text_from_value(_get(answer, _BODY_KEYS)),
+                votes=to_int(_get(answer, _VOTE_KEYS, (int, str))),
+                posted_at=iso_date(_get(answer, _DATE_KEYS)),
+                **_author(answer, doc),
+            ))
+        author = _get(question, _AUTHOR_KEYS, (dict, str))
+        return PartialPage(
+            strategy="app-state",
+            title=_get(question, _TITLE_KEYS),
+            body=text_from_value(_get(question, _BODY_KEYS)),
+            author=_get(author, _NAME_KEYS) if isinstance(author, dict) else author,
+            posted_at=iso_date(_get(question, _DATE_KEYS)),
+            topic=_topic(question),
+            answer_count=to_int(_get(question, _COUNT_KEYS, (int, str))),
+            answers=[a for a in parsed if a.body],
+            kind="question",
+        )
+    return None

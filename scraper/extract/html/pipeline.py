@@ -1,0 +1,125 @@
+"""HTML pages: parse once, run the strategies in order, merge what they found.
+
+Order (also the priority for single-value fields): the site's own selectors,
+its ``<meta>`` fields, JSON-LD, microdata, embedded application state, and
+the visible text read by the text-render extractor.  The visible text only
+runs where the site's layout is one that extractor knows, or when nothing
+else found answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scraper.errors import NotAQAPageError
+from scraper.extract.html.appstate import app_state_partial
+from scraper.extract.html.document import HtmlDocument, parse_html
+from scraper.extract.html.schemaorg import jsonld_items, microdata_items
+from scraper.extract.html.structured import structured_partial
+from scraper.extract.html.visible import element_text, link_targets, render_page
+from scraper.extract.partial import Merged, PartialAnswer, PartialPage, merge
+from scraper.extract.textrender import extract_text_render
+from scraper.page import RawPage
+from scraper.sites import GENERIC, SiteProfile, detect_html_site
+
+__all__ = ["HtmlExtraction", "extract_html"]
+
+
+@dataclass
+class HtmlExtraction:
+    merged: Merged
+    site: SiteProfile
+    document: HtmlDocument
+
+
+def _meta_partial(doc: HtmlDocument, site: SiteProfile) -> PartialPage | None:
+    values: dict[str, str] = {}
+    for field_name, prop in site.meta_fields:
+        found = doc.root.xpath("//meta[@property=$p or @name=$p]/@content", p=prop)
+        if found and str(found[0]).strip():
+            values[field_name] = " ".join(str(found[0]).split())
+    return PartialPage(strategy="meta", **values) if values else None  # type: ignore[arg-type]
+
+
+def _visible_partial(doc: HtmlDocument, site: SiteProfile, can_lead: bool) -> PartialPage | None:
+    profile = site if site.text_layout else GENERIC
+    try:
+        page = extract_text_render(render_page(doc.root), profile)
+    except NotAQAPageError:
+        return None
+    links = link_targets(doc.root)
+    answers = [
+        PartialAnswer(
+            title=a.title,
+            posted_at=a.posted_at,
+            author_profile_url=doc.absolute(links.get(a.author.name)) if a.author and a.author.name else None,
+            body=a.body,
+            author_name=a.author.name if a.author else None,
+            author_location=a.author.location if a.author else None,
+            author_specialty=a.author.specialty if a.author else None,
+            rating=a.rating,
+            review_count=a.review_count,
+            has_author=a.author is not None or a.rating is not None,
+        )
+        for a in page.answers
+    ]
+    partial = PartialPage(
+        strategy="visible-text",
+        answer_count=page.answer_count,
+        answers=answers,
+        truncated=page.truncated,
+        warnings=[(w.code, w.message) for w in page.warnings],
+        can_lead=can_lead,
+    )
+    if can_lead:  # only a layout we know may also name the question
+        question = page.question
+        partial.title, partial.body, partial.posted_at, partial.topic = question.title, question.body, question.posted_at, question.topic
+        partial.kind = "question"
+    return partial
+
+
+def _page_title(doc: HtmlDocument) -> str | None:
+    for xpath in ("//meta[@property='og:title']/@content", "//h1", "//title"):
+        found = doc.root.xpath(xpath)
+        if found:
+            value = found[0] if isinstance(found[0], str) else element_text(found[0])
+            if str(value).strip():
+                return " ".join(str(value).split())
+    return None
+
+
+def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtraction:
+    """Run every strategy on one parsed page and merge their findings.
+
+    Raises :class:`NotAQAPageError` when no strategy finds a question.
+    """
+    doc = parse_html(page.body, page.encoding, page.url)
+    site = site or detect_html_site(doc.url, doc.root)
+    partials: list[PartialPage | None] = []
+    partials.append(site.page_extractor(doc) if site.page_extractor else None)
+    partials.append(_meta_partial(doc, site))
+    exclude = site.exclusion(doc.root)
+    jsonld, notes = jsonld_items(doc.root)
+    partials.append(structured_partial(jsonld, doc, exclude, "json-ld", site.author_card))
+    partials.append(structured_partial(microdata_items(doc.root), doc, exclude, "microdata", site.author_card))
+    partials.append(app_state_partial(doc))
+    found = [p for p in partials if p is not None]
+    is_review = any(p.kind == "review" for p in found)
+    others_have_answers = any(p.answers for p in found)
+    if not is_review and (site.text_layout or not others_have_answers):
+        found.append(_visible_partial(doc, site, can_lead=site.text_layout or not others_have_answers))  # type: ignore[arg-type]
+    found = [p for p in found if p is not None]
+    if not any(p.kind for p in found):
+        raise NotAQAPageError(
+            "no Q&A found in the HTML: no schema.org QAPage/Question or review data, no question in the "
+            "embedded application state, and the visible text has no answer section"
+        )
+    merged = merge(found)
+    if merged.page.title is None:
+        merged.page.title = _page_title(doc)
+        merged.provenance["question.title"] = "page-title"
+    for code, message in doc.notes:
+        merged.warnings.append((code, message))
+    for note in notes:
+        merged.warnings.append(("jsonld_repaired" if "repaired" in note else "jsonld_unreadable", note))
+    return HtmlExtraction(merged=merged, site=site, document=doc)

@@ -1,0 +1,207 @@
+"""schema.org items published in a page, as JSON-LD or microdata, read off the lxml tree.
+
+Both syntaxes become :class:`Item` objects with one interface, so the Q&A
+mapping does not care which one a site uses.  JSON-LD in the wild is often
+malformed (trailing commas, HTML entities, several objects in one script,
+``@graph``); what can be recovered is, with a note saying so.  Microdata is
+walked with lxml directly (one pass, no second parse of the page); property
+values keep their element so a ``text`` property can be rendered with its
+paragraphs rather than flattened.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from scraper.extract.html.visible import element_text
+
+__all__ = ["Item", "jsonld_items", "microdata_items"]
+
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+_CDATA = re.compile(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$")
+_URL_PROPS = {"a": "href", "area": "href", "link": "href", "img": "src", "audio": "src", "video": "src",
+              "embed": "src", "iframe": "src", "source": "src", "track": "src", "object": "data"}
+
+
+@dataclass
+class Item:
+    """One schema.org thing: its types and properties, from JSON-LD or microdata."""
+
+    types: tuple[str, ...]
+    props: dict[str, list[Any]] = field(default_factory=dict)
+    """Values: str, Item, or (microdata) an :class:`HtmlElement` standing for its own text."""
+    syntax: str = "json-ld"
+    element: HtmlElement | None = None
+
+    def is_a(self, *names: str) -> bool:
+        return any(t in names for t in self.types)
+
+    def all(self, name: str) -> list[Any]:
+        return self.props.get(name, [])
+
+    def first(self, name: str) -> Any:
+        values = self.props.get(name)
+        return values[0] if values else None
+
+    def string(self, name: str) -> str | None:
+        """A property as plain text (a nested item's ``name``, an element's text)."""
+        return _as_string(self.first(name))
+
+    def items(self, name: str) -> list[Item]:
+        return [v for v in self.all(name) if isinstance(v, Item)]
+
+    def walk(self) -> Iterator[Item]:
+        """This item and every item nested in its properties, depth first."""
+        yield self
+        for values in self.props.values():
+            for value in values:
+                if isinstance(value, Item):
+                    yield from value.walk()
+
+
+def _as_string(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Item):
+        return value.string("name")
+    if isinstance(value, HtmlElement):
+        value = _element_value(value)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        text = " ".join(value.split())
+        return text or None
+    return None
+
+
+def _type_names(raw: Any) -> tuple[str, ...]:
+    names = raw if isinstance(raw, list) else str(raw or "").split()
+    return tuple(str(n).rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] for n in names if n)
+
+
+# --- JSON-LD -----------------------------------------------------------------------------
+
+
+def _parse_jsonld(text: str) -> tuple[list[Any], str | None]:
+    """(objects, note) from one script's text; note says what had to be repaired."""
+    text = _CDATA.sub("", text.strip())
+    if not text:
+        return [], None
+    try:
+        return [json.loads(text)], None
+    except ValueError:
+        pass
+    repaired = _TRAILING_COMMA.sub(r"\1", text)
+    if "&" in repaired and re.search(r"&(?:quot|amp|lt|gt|#\d+|#x[0-9a-f]+);", repaired, re.I):
+        repaired = html.unescape(repaired)
+    repaired = "".join(c for c in repaired if c >= " " or c in "\t\n\r")
+    objects: list[Any] = []
+    decoder = json.JSONDecoder(strict=False)
+    position = 0
+    while position < len(repaired):
+        while position < len(repaired) and repaired[position] in " \t\r\n;,":
+            position += 1
+        if position >= len(repaired):
+            break
+        try:
+            value, position = decoder.raw_decode(repaired, position)
+        except ValueError:
+            note = "unreadable JSON-LD" + (f" after {len(objects)} object(s)" if objects else "") + " was skipped"
+            return objects, note
+        objects.append(value)
+    return objects, "malformed JSON-LD was repaired"
+
+
+def _from_json(value: Any, depth: int = 0) -> Any:
+    if depth > 40:
+        return None
+    if isinstance(value, dict):
+        item = Item(types=_type_names(value.get("@type")), syntax="json-ld")
+        for key, raw in value.items():
+            if key in ("@type", "@context"):
+                continue
+            values = raw if isinstance(raw, list) else [raw]
+            converted = [_from_json(v, depth + 1) for v in values]
+            item.props[key.rsplit(":", 1)[-1]] = [v for v in converted if v is not None]
+        return item
+    if isinstance(value, str):
+        return html.unescape(value) if "&" in value else value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def jsonld_items(root: HtmlElement) -> tuple[list[Item], list[str]]:
+    """Top-level JSON-LD items (``@graph`` members included) and notes on repairs."""
+    items: list[Item] = []
+    notes: list[str] = []
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        objects, note = _parse_jsonld(script.text or "")
+        if note:
+            notes.append(note)
+        for obj in objects:
+            for top in obj if isinstance(obj, list) else [obj]:
+                if not isinstance(top, dict):
+                    continue
+                graph = top.get("@graph")
+                for member in graph if isinstance(graph, list) else [top]:
+                    item = _from_json(member)
+                    if isinstance(item, Item):
+                        items.append(item)
+    return items, notes
+
+
+# --- microdata ---------------------------------------------------------------------------
+
+
+def _element_value(element: HtmlElement) -> str | None:
+    tag = element.tag
+    if tag == "meta":
+        return element.get("content")
+    if tag == "time":
+        return element.get("datetime") or element_text(element)
+    if tag in ("data", "meter"):
+        return element.get("value")
+    if tag in _URL_PROPS:
+        return element.get(_URL_PROPS[tag])
+    if element.get("content") is not None:
+        return element.get("content")
+    return element_text(element)
+
+
+def _microdata_item(element: HtmlElement) -> Item:
+    item = Item(types=_type_names(element.get("itemtype")), syntax="microdata", element=element)
+    stack = list(reversed(list(element)))
+    while stack:
+        child = stack.pop()
+        if not isinstance(child.tag, str):
+            continue
+        prop = child.get("itemprop")
+        nested = child.get("itemscope") is not None
+        if prop:
+            value: Any = _microdata_item(child) if nested else child
+            for name in prop.split():
+                item.props.setdefault(name.rsplit("/", 1)[-1], []).append(value)
+        if not nested:
+            stack.extend(reversed(list(child)))
+    return item
+
+
+def microdata_items(root: HtmlElement) -> list[Item]:
+    """Top-level microdata items: ``itemscope`` elements that are no other item's property."""
+    items = []
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("itemscope") is not None and not element.get("itemprop"):
+            items.append(_microdata_item(element))
+    return items

@@ -1,0 +1,193 @@
+"""Visible text of a parsed page or element, in block order.
+
+Two uses share one walker:
+
+- :func:`render_page` gives the whole page as a web-crawl text render would:
+  one line per block, a blank line between paragraphs, and nothing a reader
+  does not see (scripts, styles, templates, hidden elements, navigation,
+  page header and footer, forms, ads, share widgets).  The text-render
+  extractor then reads it exactly as it reads a WET record, which is why this
+  path never looks at content class names: RealSelf has renamed them all more
+  than once.
+- :func:`render_body` gives one post's body (an answer's ``text`` element, a
+  review entry) as paragraphs separated by a blank line, ``<br>`` as a line
+  break, ``<pre>`` lines kept, junk removed.
+
+Paragraph-level elements (p, headings, lists, tables, blockquote, pre) are
+separated by a blank line; other block elements (div, li, tr, dd) by a line
+break, so an author card's name, location and rating lines stay together as
+one block, as in the renders the text extractor was built on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from scraper.extract.clean import is_chrome_line, strip_template_junk
+
+__all__ = ["element_text", "is_hidden", "is_page_chrome", "link_targets", "render_body", "render_page"]
+
+_PARAGRAPH = frozenset(
+    "p h1 h2 h3 h4 h5 h6 blockquote pre ul ol dl table hr article section main figure details address".split()
+)
+_LINE = frozenset("div li tr dt dd figcaption caption summary legend label center".split())
+_CELL = frozenset(("td", "th"))
+_NEVER_TEXT = frozenset(
+    "script style noscript template svg canvas iframe object embed head title meta link button select option "
+    "input textarea map audio video picture img source track dialog".split()
+)
+_PAGE_CHROME_TAGS = frozenset(("nav", "form", "aside"))
+_CHROME_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog", "menu", "menubar", "toolbar"))
+_HIDDEN_CLASSES = frozenset(("hidden", "hide", "d-none", "sr-only", "visually-hidden", "ng-hide", "ng-cloak", "invisible", "is-hidden", "u-hidden"))
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# Class or id words of widgets that are never content: ads, sharing, cookie banners,
+# related-content rails.  Matched as whole words of the attribute (split on space, - and _),
+# so "shadow" or "header-title" do not match.
+_CHROME_WORDS = frozenset(
+    "ad ads advert adverts advertisement sponsor sponsored share sharing social cookie cookies consent "
+    "promo newsletter related recommended recommendations breadcrumb breadcrumbs nav navbar subnav "
+    "navigation menu dropdown toolbar pagination pager sort sticky".split()
+)
+# Words of a class or id: split on spaces, dashes, underscores and camelCase ("ShareMenu-toggle").
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_PRE_NEWLINE = "\ue001"
+_PRE_SPACE = "\ue002"
+_SPACES = re.compile(r"\s+")
+_MAX_DEPTH = 400
+
+
+def is_hidden(element: HtmlElement) -> bool:
+    """True when the element is not shown to a reader (before any script runs)."""
+    attrib = element.attrib
+    if "hidden" in attrib:
+        return True  # (aria-hidden is not: it hides from screen readers, not from the eye)
+    style = attrib.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = attrib.get("class")
+    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())
+
+
+def is_page_chrome(element: HtmlElement) -> bool:
+    """True for navigation, page header/footer, forms, ads and share widgets."""
+    tag = element.tag
+    if tag in _PAGE_CHROME_TAGS:
+        return True
+    if tag in ("header", "footer") and not _inside_content(element):
+        return True
+    if element.attrib.get("role") in _CHROME_ROLES:
+        return True
+    names = element.attrib.get("class", "") + " " + element.attrib.get("id", "")
+    return bool(names.strip()) and not _CHROME_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(names))
+
+
+def _inside_content(element: HtmlElement) -> bool:
+    return any(a.tag in ("article", "main") for a in element.iterancestors())
+
+
+class _Writer:
+    """Collects text with the strongest break requested between pieces."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.pending = 0  # 0 nothing, 1 line break, 2 blank line
+
+    def brk(self, level: int) -> None:
+        if self.parts:
+            self.pending = max(self.pending, level)
+
+    def text(self, text: str | None, pre: bool) -> None:
+        if not text:
+            return
+        if pre:
+            text = text.replace("\r\n", "\n").replace("\n", _PRE_NEWLINE).replace(" ", _PRE_SPACE).replace("\t", _PRE_SPACE * 4)
+        elif not text.strip():
+            if self.parts and not self.pending:
+                self.parts.append(" ")
+            return
+        if self.pending:
+            self.parts.append("\n\n" if self.pending == 2 else "\n")
+            self.pending = 0
+        self.parts.append(text)
+
+
+def _walk(element: HtmlElement, out: _Writer, skip: Callable[[HtmlElement], bool], pre: bool, depth: int) -> None:
+    tag = element.tag
+    if not isinstance(tag, str) or tag in _NEVER_TEXT or depth > _MAX_DEPTH or skip(element):
+        return
+    if tag == "br":
+        out.text("\n", True) if pre else out.brk(1)
+        return
+    level = 2 if tag in _PARAGRAPH else 1 if tag in _LINE else 0
+    if level:
+        out.brk(level)
+    elif tag in _CELL:
+        out.text(" ", False)
+    inner_pre = pre or tag in ("pre", "textarea", "plaintext", "xmp")
+    out.text(element.text, inner_pre)
+    for child in element:
+        _walk(child, out, skip, inner_pre, depth + 1)
+        if isinstance(child.tag, str) or child.tail:
+            out.text(child.tail, inner_pre)
+    if level:
+        out.brk(level)
+
+
+def _lines(raw: str) -> str:
+    """Collapse spaces on each line (not inside <pre>), trim lines, keep breaks."""
+    lines = []
+    for line in raw.split("\n"):
+        line = _SPACES.sub(" ", line).strip()
+        lines.append(line.replace(_PRE_SPACE, " ").replace(_PRE_NEWLINE, "\n").rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+
+
+def render_page(root: HtmlElement) -> str:
+    """The page's visible text as a text render: one block a line, paragraphs apart."""
+    body = root.find("body")
+    out = _Writer()
+
+    def skip(element: HtmlElement) -> bool:
+        return is_hidden(element) or is_page_chrome(element)
+
+    _walk(body if body is not None else root, out, skip, False, 0)
+    return _lines("".join(out.parts))
+
+
+def link_targets(root: HtmlElement) -> dict[str, str]:
+    """Visible link text -> href, first link wins: lets the text path recover a name's profile link."""
+    targets: dict[str, str] = {}
+    for link in root.iter("a"):
+        href = link.get("href")
+        if href:
+            text = " ".join(link.text_content().split())
+            if text and len(text) <= 120:
+                targets.setdefault(text, href)
+    return targets
+
+
+def render_body(element: HtmlElement, exclude: Callable[[HtmlElement], bool] | None = None) -> str | None:
+    """One post's body: paragraphs separated by a blank line, junk and chrome lines removed.
+
+    ``exclude`` drops elements a site marks as not the author's text (site notices).
+    """
+    out = _Writer()
+    _walk(element, out, exclude or (lambda e: False), False, 0)
+    text = "".join(out.parts)
+    paragraphs = []
+    for paragraph in _lines(strip_template_junk(text)).split("\n\n"):
+        # Code is content here (answers quote code): only widget leftovers go, never "code-like" lines.
+        kept = [line for line in paragraph.split("\n") if line.strip() and (line.startswith(" ") or not is_chrome_line(line.strip()))]
+        if kept:
+            paragraphs.append("\n".join(kept))
+    return "\n\n".join(paragraphs) or None
+
+
+def element_text(element: HtmlElement) -> str:
+    """All text of an element, whitespace collapsed (for names, titles, counts)."""
+    text = etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+    return _SPACES.sub(" ", strip_template_junk(text)).strip()
