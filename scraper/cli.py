@@ -18,7 +18,7 @@ import click
 
 from scraper._version import __version__
 from scraper.errors import ExtractionError, InputError
-from scraper.extract import extract_page
+from scraper.extract.api import Explained, extract_page_explained
 from scraper.models import PageRecord
 from scraper.output import AtomicTextFile
 from scraper.page import RawPage
@@ -75,7 +75,8 @@ def cli() -> None:
 @click.option("--url", help="The page URL of a single input (sets record.url and helps pick the site).")
 @click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
-def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool) -> None:
+@click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
+def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool) -> None:
     """Extract one JSON record per input PATH (files, globs, or - for stdin)."""
     inputs = list(_expand(paths))
     if url and len(inputs) != 1:
@@ -89,7 +90,10 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
                     raw = _read(path)
                     if url:
                         raw = RawPage(body=raw.body, kind=raw.kind, path=raw.path, url=url)
-                    record = extract_page(raw, site=site)
+                    explained = extract_page_explained(raw, site=site)
+                    record = explained.record
+                    if explain:
+                        _explain(path, explained)
                 except (InputError, ExtractionError) as exc:
                     problem = str(exc)
             if record is None:
@@ -104,8 +108,50 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
     sys.exit(1 if failed else 0)
 
 
+def _explain(path: str, explained: Explained) -> None:
+    """Which strategy gave which field: the debug view of the merge."""
+    record = explained.record
+    click.echo(f"# {path}: site={record.site or '-'} strategies={' > '.join(explained.strategies)}", err=True)
+    if not explained.provenance:
+        click.echo(f"#   every field <- {record.source.extractor.name}", err=True)
+    for field, strategy in sorted(explained.provenance.items(), key=lambda kv: _field_order(kv[0])):
+        click.echo(f"#   {field:<32} <- {strategy}", err=True)
+
+
+def _field_order(field: str) -> tuple[int, int, str]:
+    import re
+
+    found = re.match(r"answers\[(\d+)\]\.(.*)", field)
+    if found:
+        return (2, int(found.group(1)), found.group(2))
+    return (0 if field.startswith(("question", "kind")) else 1, 0, field)
+
+
 def _dump(record: PageRecord, pretty: bool) -> str:
     return record.model_dump_json(indent=2 if pretty else None)
+
+
+@cli.command()
+def extractors() -> None:
+    """List the site adapters and extraction strategies, with their versions."""
+    click.echo(f"scraper {__version__}")
+    click.echo("site adapters (chosen by URL, else by what the page shows; force one with --site):")
+    for site in SITES.values():
+        click.echo(f"  {site.name:<14} {site.version:<6} {site.description}")
+    click.echo("strategies, in order (merged field by field):")
+    for name, what in _STRATEGIES:
+        click.echo(f"  {name:<14} {__version__:<6} {what}")
+
+
+_STRATEGIES = (
+    ("site-selectors", "a site adapter's own selectors (RealSelf review pages)"),
+    ("meta", "a site adapter's <meta> fields (RealSelf rs:topic-name)"),
+    ("json-ld", "schema.org QAPage/Question/Answer, DiscussionForumPosting, Review in JSON-LD"),
+    ("microdata", "the same vocabulary in microdata"),
+    ("app-state", "Q&A found by shape in embedded JSON (__NEXT_DATA__, __INITIAL_STATE__, ...)"),
+    ("visible-text", "the page's visible text read by the text-render extractor"),
+    ("text-render", "text renders (WET records, C4-style dumps): the input is already visible text"),
+)
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -144,3 +145,38 @@ def test_console_script_and_module_agree() -> None:
 def test_version() -> None:
     proc = run("--version")
     assert proc.returncode == 0 and "scraper" in proc.stdout
+
+
+HASHED = ROOT / "tests" / "fixtures" / "html" / "realself-made-question-hashed" / "page.html"
+
+
+def test_html_pages_extract_from_the_cli() -> None:
+    proc = run("extract", str(HASHED), "tests/fixtures/html/stackoverflow-6377231/page.html")
+    assert proc.returncode == 0, proc.stderr
+    first, second = records(proc.stdout)
+    assert (first["site"], len(first["answers"])) == ("realself", 5)
+    assert first["answers"][2]["author"]["location"] == "Los Angeles"
+    assert (second["site"], second["answers"][0]["author"]["name"]) == ("stackexchange", "jterrace")
+    assert first["source"]["extractor"]["name"] == "html:json-ld+visible-text"
+
+
+def test_explain_names_the_strategy_behind_each_field() -> None:
+    proc = run("extract", str(HASHED), "--explain")
+    assert proc.returncode == 0
+    assert "strategies=json-ld > visible-text" in proc.stderr
+    assert re.search(r"answers\[1\]\.author_location\s+<- visible-text", proc.stderr)
+    assert re.search(r"answers\[1\]\.posted_at\s+<- json-ld", proc.stderr)
+    assert len(records(proc.stdout)) == 1, "the explanation goes to stderr, records stay clean"
+
+
+def test_site_option_forces_an_adapter() -> None:
+    proc = run("extract", str(HASHED), "--site", "generic")
+    assert records(proc.stdout)[0]["site"] is None
+    assert run("extract", str(HASHED), "--site", "nosuchsite").returncode == 2
+
+
+def test_extractors_lists_adapters_and_strategies_with_versions() -> None:
+    proc = run("extractors")
+    assert proc.returncode == 0
+    for name in ("realself", "stackexchange", "discourse", "generic", "json-ld", "microdata", "app-state", "visible-text"):
+        assert re.search(rf"^\s+{name}\s+\d+\.\d+", proc.stdout, re.M), name

@@ -22,7 +22,12 @@ from scraper.extract.partial import PartialAnswer, PartialPage
 
 __all__ = ["app_state_partial", "embedded_json"]
 
-_ASSIGNMENT = re.compile(r"(?:window\.|self\.|globalThis\.)?(__[A-Z_]+__|[A-Za-z_$][\w$]*(?:State|STATE|Data|DATA))\s*=\s*")
+# "window.__INITIAL_STATE__ = {...}", "__NUXT__={...}", "var initialState = {...}".  Each pattern starts
+# with a literal so the scan of a large script is fast.
+_ASSIGNMENTS = (
+    re.compile(r"__[A-Z][A-Z0-9_]*__\s*=\s*(?=[{\[])"),
+    re.compile(r"(?:State|STATE|Data|DATA)\s*=\s*(?=[{\[])"),
+)
 _MAX_SCRIPT = 20_000_000
 _MAX_DEPTH = 60
 
@@ -77,11 +82,12 @@ def embedded_json(root: HtmlElement) -> Iterator[Any]:
             except ValueError:
                 continue
         elif kind in ("", "text/javascript", "application/javascript", "module"):
-            for found in _ASSIGNMENT.finditer(text):
-                start = found.end()
-                if start < len(text) and text[start] in "{[":
+            if "=" not in text:
+                continue
+            for pattern in _ASSIGNMENTS:
+                for found in pattern.finditer(text):
                     try:
-                        yield decoder.raw_decode(text, start)[0]
+                        yield decoder.raw_decode(text, found.end())[0]
                     except ValueError:
                         continue
 

@@ -24,6 +24,7 @@ from scraper.extract.html.visible import element_text
 
 __all__ = ["Item", "jsonld_items", "microdata_items"]
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _CDATA = re.compile(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$")
 _URL_PROPS = {"a": "href", "area": "href", "link": "href", "img": "src", "audio": "src", "video": "src",
@@ -103,7 +104,7 @@ def _parse_jsonld(text: str) -> tuple[list[Any], str | None]:
     repaired = _TRAILING_COMMA.sub(r"\1", text)
     if "&" in repaired and re.search(r"&(?:quot|amp|lt|gt|#\d+|#x[0-9a-f]+);", repaired, re.I):
         repaired = html.unescape(repaired)
-    repaired = "".join(c for c in repaired if c >= " " or c in "\t\n\r")
+    repaired = _CONTROL.sub("", repaired)
     objects: list[Any] = []
     decoder = json.JSONDecoder(strict=False)
     position = 0
@@ -180,28 +181,30 @@ def _element_value(element: HtmlElement) -> str | None:
     return element_text(element)
 
 
-def _microdata_item(element: HtmlElement) -> Item:
-    item = Item(types=_type_names(element.get("itemtype")), syntax="microdata", element=element)
-    stack = list(reversed(list(element)))
-    while stack:
-        child = stack.pop()
-        if not isinstance(child.tag, str):
-            continue
-        prop = child.get("itemprop")
-        nested = child.get("itemscope") is not None
-        if prop:
-            value: Any = _microdata_item(child) if nested else child
-            for name in prop.split():
-                item.props.setdefault(name.rsplit("/", 1)[-1], []).append(value)
-        if not nested:
-            stack.extend(reversed(list(child)))
-    return item
+def _owner(element: HtmlElement) -> HtmlElement | None:
+    """The item an ``itemprop`` element belongs to: its nearest ``itemscope`` ancestor."""
+    for ancestor in element.iterancestors():
+        if ancestor.get("itemscope") is not None:
+            return ancestor
+    return None
 
 
 def microdata_items(root: HtmlElement) -> list[Item]:
-    """Top-level microdata items: ``itemscope`` elements that are no other item's property."""
-    items = []
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.get("itemscope") is not None and not element.get("itemprop"):
-            items.append(_microdata_item(element))
-    return items
+    """Top-level microdata items: ``itemscope`` elements that are no other item's property.
+
+    XPath finds the few elements that take part (the C side does the walk), then each
+    property is given to its nearest ``itemscope`` ancestor, in document order.
+    """
+    scopes = root.xpath("//*[@itemscope]")
+    if not scopes:
+        return []
+    items = {scope: Item(types=_type_names(scope.get("itemtype")), syntax="microdata", element=scope) for scope in scopes}
+    for element in root.xpath("//*[@itemprop]"):
+        owner = _owner(element)
+        item = items.get(owner) if owner is not None else None
+        if item is None:
+            continue
+        value: Any = items[element] if element in items else element
+        for name in element.get("itemprop", "").split():
+            item.props.setdefault(name.rsplit("/", 1)[-1], []).append(value)
+    return [items[scope] for scope in scopes if not scope.get("itemprop")]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -82,7 +83,13 @@ def is_page_chrome(element: HtmlElement) -> bool:
     if element.attrib.get("role") in _CHROME_ROLES:
         return True
     names = element.attrib.get("class", "") + " " + element.attrib.get("id", "")
-    return bool(names.strip()) and not _CHROME_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(names))
+    return _chrome_names(names) if names.strip() else False
+
+
+@lru_cache(maxsize=8192)
+def _chrome_names(names: str) -> bool:
+    # Pages repeat the same class strings many times: decide each once.
+    return not _CHROME_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(names))
 
 
 def _inside_content(element: HtmlElement) -> bool:

@@ -9,6 +9,7 @@ in an element hidden until "SHOW MORE" is clicked, and the provider card's
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
@@ -24,8 +25,13 @@ __all__ = ["review_extractor"]
 _ELLIPSIS = re.compile(r"(?:\.\.\.|\u2026)$")
 
 
+@lru_cache(maxsize=64)
+def _compiled(selector: str) -> CSSSelector:
+    return CSSSelector(selector)
+
+
 def _select(root: HtmlElement, selector: str) -> list[HtmlElement]:
-    return CSSSelector(selector)(root)
+    return _compiled(selector)(root)
 
 
 def _first_text(root: HtmlElement, selector: str) -> str | None:
@@ -33,8 +39,8 @@ def _first_text(root: HtmlElement, selector: str) -> str | None:
     return (element_text(found[0]) or None) if found else None
 
 
-def _verdict(root: HtmlElement) -> str | None:
-    for item in _select(root, S.REVIEW_BYLINE_ITEMS):
+def _verdict(view: HtmlElement) -> str | None:
+    for item in _select(view, S.BYLINE_ITEMS):
         for use in item.iter("{*}use", "use"):
             href = use.get("{http://www.w3.org/1999/xlink}href") or use.get("xlink:href") or use.get("href") or ""
             for icon, verdict in S.VERDICT_ICONS.items():
@@ -61,22 +67,20 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _provider(root: HtmlElement, doc: HtmlDocument, vocabulary: SpecialtyVocabulary) -> dict[str, str | None]:
-    cards = _select(root, S.PROVIDER_CARD_BODY)
+def _provider(provider: HtmlElement | None, doc: HtmlDocument, vocabulary: SpecialtyVocabulary) -> dict[str, str | None]:
+    if provider is None:
+        return {}
+    cards = _select(provider, S.CARD_BODY)
     if not cards:
-        provider = _select(root, S.PROVIDER)
-        name = None
-        if provider:
-            card = provider[0].find_class("Media--providerCard")
-            name = element_text(card[0]) if card else None
-        return {"provider_name": name or None}
+        card = _select(provider, S.CARD)
+        return {"provider_name": (element_text(card[0]) or None) if card else None}
     card = cards[0]
-    line = _first_text(card, S.PROVIDER_LINE)
-    links = _select(card, S.PROVIDER_NAME_LINK)
+    line = _first_text(card, S.CARD_LINE)
+    links = _select(card, S.CARD_NAME_LINK)
     name = element_text(links[0]) if links else None
     if not name:
-        texts = [t for t in (element_text(card).replace(line or "", "", 1),) if t.strip()]
-        name = texts[0].strip() if texts else None
+        rest = element_text(card).replace(line or "", "", 1).strip()
+        name = rest or None
     split = split_location_specialty(line, vocabulary) if line else None
     return {
         "provider_name": name or None,
@@ -86,28 +90,39 @@ def _provider(root: HtmlElement, doc: HtmlDocument, vocabulary: SpecialtyVocabul
     }
 
 
+def _containers(root: HtmlElement) -> dict[str, HtmlElement]:
+    ids = (S.REVIEW_VIEW, S.REVIEW_ENTRIES, S.PROVIDER)
+    found = root.xpath("//*[@id=$a or @id=$b or @id=$c]", a=ids[0], b=ids[1], c=ids[2])
+    containers: dict[str, HtmlElement] = {}
+    for element in found:
+        containers.setdefault(element.get("id"), element)
+    return containers
+
+
 def review_extractor(vocabulary: SpecialtyVocabulary):  # type: ignore[no-untyped-def]
     """A page extractor for RealSelf review pages, bound to the site's vocabulary."""
 
     def extract(doc: HtmlDocument) -> PartialPage | None:
-        root = doc.root
-        if not _select(root, S.REVIEW_ROOT):
+        containers = _containers(doc.root)
+        view = containers.get(S.REVIEW_VIEW)
+        if view is None:
             return None
-        paragraphs = [p for entry in _select(root, S.ENTRIES) for p in _entry_paragraphs(entry)]
-        comment = _select(root, S.PROVIDER_COMMENT)
+        entries = containers.get(S.REVIEW_ENTRIES)
+        provider = containers.get(S.PROVIDER)
+        paragraphs = [p for entry in (_select(entries, S.ENTRY) if entries is not None else []) for p in _entry_paragraphs(entry)]
+        comment = [c for c in _select(provider, S.PROVIDER_COMMENT) if c.getparent() is provider] if provider is not None else []
         if comment:
             text = render_body(comment[0])
             if text:
                 paragraphs.append(text)
-        cost = _first_text(root, S.REVIEW_COST)
         return PartialPage(
             strategy="site-selectors",
-            title=_first_text(root, S.REVIEW_TITLE),
+            title=_first_text(view, S.TITLE),
             body="\n\n".join(paragraphs) or None,
-            author=_first_text(root, S.REVIEW_AUTHOR),
+            author=_first_text(view, S.AUTHOR),
             kind="review",
             answers=[],  # doctor replies are loaded on click: none is in the page
-            review={"verdict": _verdict(root), "cost": cost, **_provider(root, doc, vocabulary)},
+            review={"verdict": _verdict(view), "cost": _first_text(view, S.COST), **_provider(provider, doc, vocabulary)},
         )
 
     return extract
