@@ -17,6 +17,7 @@ from scraper.errors import (
 from scraper.extract import extract, extract_page
 from scraper.models import Answer, Author, PageRecord, Question, RecordWarning, Source
 from scraper.page import RawPage
+from scraper.settings import Settings
 
 __all__ = [
     "Answer",
@@ -31,8 +32,21 @@ __all__ = [
     "RawPage",
     "RecordWarning",
     "ScraperError",
+    "Settings",
     "Source",
     "__version__",
+    "acrawl",
+    "crawl",
     "extract",
     "extract_page",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The crawler (httpx, asyncio machinery) loads only when asked for: `import scraper`
+    # for extraction stays light.
+    if name in ("crawl", "acrawl"):
+        from scraper.crawler import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'scraper' has no attribute {name!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,8 +120,6 @@ def _explain(path: str, explained: Explained) -> None:
 
 
 def _field_order(field: str) -> tuple[int, int, str]:
-    import re
-
     found = re.match(r"answers\[(\d+)\]\.(.*)", field)
     if found:
         return (2, int(found.group(1)), found.group(2))
@@ -129,6 +128,65 @@ def _field_order(field: str) -> tuple[int, int, str]:
 
 def _dump(record: PageRecord, pretty: bool) -> str:
     return record.model_dump_json(indent=2 if pretty else None)
+
+
+def _duration(text: str) -> float:
+    """Seconds from "90", "30s", "15m", "6h", "1d"."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text or "")
+    if not found:
+        raise click.BadParameter(f"{text!r} is not a duration such as 30m, 6h or 1d")
+    return float(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--urls", "urls_file", type=click.Path(exists=True, dir_okay=False), help="A file of seed URLs, one a line.")
+@click.option("--sitemap", "sitemaps", multiple=True, help="Seed from a sitemap or sitemap index URL (repeatable).")
+@click.option("--discover", "discover", type=click.Choice(sorted(SITES)), help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
+@click.option("--search", help="With --discover: a query for the site's search API.")
+@click.option("--include", multiple=True, help="Follow only links matching this regex (repeatable).")
+@click.option("--exclude", multiple=True, help="Never follow links matching this regex (repeatable).")
+@click.option("--max-pages", type=int, help="Stop after this many fetches in this run (CLOSESPIDER_PAGECOUNT).")
+@click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT).")
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's SQLite state file.")
+@click.option("-o", "--output", help="Append new and changed records to this file.")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]), help="Output format (default: from the file suffix, else jsonl).")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="A TOML file of settings (NAME = value).")
+@click.option("--warc-out", help="Also write every fetched response to this WARC file.")
+@click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter for extraction.")
+@click.option("--every", help="Keep running, starting a crawl every DURATION (e.g. 6h): for containers.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
+@click.option("-v", "--verbose", is_flag=True, help="A line per page.")
+def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...], discover: str | None, search: str | None,
+          include: tuple[str, ...], exclude: tuple[str, ...], max_pages: int | None, depth: int | None, state: str,
+          output: str | None, output_format: str | None, assignments: tuple[str, ...], config: str | None,
+          warc_out: str | None, site: str | None, every: str | None, quiet: bool, verbose: bool) -> None:
+    """Crawl politely from seed URLs, keeping state so that later runs only do new work."""
+    from scraper.crawler.runner import CrawlCommand
+
+    command = CrawlCommand.from_cli(
+        urls=urls, urls_file=urls_file, sitemaps=sitemaps, discover=discover, search=search, include=include,
+        exclude=exclude, max_pages=max_pages, depth=depth, state=state, output=output, output_format=output_format,
+        assignments=assignments, config=config, warc_out=warc_out, site=site, quiet=quiet, verbose=verbose,
+    )
+    sys.exit(command.run(every=_duration(every) if every else None))
+
+
+@cli.command()
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's SQLite state file.")
+@click.option("-o", "--output", help="Append the rebuilt records that differ to this file.")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]))
+@click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter.")
+def reextract(state: str, output: str | None, output_format: str | None, site: str | None) -> None:
+    """Rebuild every record from the stored raw responses with this extractor version (no fetching)."""
+    from scraper.crawler.reextract import reextract_state
+
+    if not Path(state).exists():
+        raise click.UsageError(f"no crawl state at {state}")
+    summary = reextract_state(state, output=output, output_format=output_format, site=site)
+    click.echo(f"scraper: re-extracted {summary['responses']} responses: {summary['changed']} records changed, "
+               f"{summary['unchanged']} unchanged, {summary['failed']} without a record", err=True)
 
 
 @cli.command()

@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Answer",
     "Author",
+    "CrawlChange",
     "ExtractorInfo",
     "PageRecord",
     "Question",
@@ -138,6 +139,16 @@ class Review(_Model):
     """The reviewed doctor or practice, as its card shows it."""
 
 
+class CrawlChange(_Model):
+    """How a crawled record relates to the last one emitted for its URL (incremental crawls)."""
+
+    change: Literal["new", "changed"]
+    version: Annotated[int, Field(ge=1)]
+    """1 for the first record of a URL, then one more for each changed version."""
+    new_answers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    """Positions of answers that the previous version did not have."""
+
+
 class PageRecord(_Model):
     """One page, split into its question and every answer."""
 
@@ -157,6 +168,8 @@ class PageRecord(_Model):
     truncated: bool = False
     """The page is cut off mid-answer."""
     warnings: list[RecordWarning] = Field(default_factory=list)
+    crawl: CrawlChange | None = None
+    """Set by ``scraper crawl``: whether the record is new or changed since the last run."""
 
     @field_validator("answers")
     @classmethod

@@ -16,7 +16,7 @@ from scraper._version import __version__
 from scraper.errors import ExtractionError
 from scraper.extract.clean import clean_line, strip_template_junk
 from scraper.extract.decode import decode_bytes, gunzip_if_compressed
-from scraper.extract.html.document import looks_like_html
+from scraper.extract.html.document import HtmlDocument, looks_like_html
 from scraper.extract.html.pipeline import extract_html
 from scraper.extract.partial import PartialPage
 from scraper.extract.textrender import EXTRACTOR_NAME, extract_text_render
@@ -34,6 +34,8 @@ class Explained:
     record: PageRecord
     provenance: dict[str, str] = field(default_factory=dict)
     strategies: list[str] = field(default_factory=list)
+    document: HtmlDocument | None = None
+    """The parsed page, for HTML input (a crawl reads its links from it without parsing again)."""
 
 
 def _line(value: str | None) -> str | None:
@@ -150,7 +152,7 @@ def _from_html(page: RawPage, site: SiteProfile | None) -> Explained:
         truncated=found.truncated,
         warnings=warnings,
     )
-    return Explained(record=record, provenance=merged.provenance, strategies=merged.strategies)
+    return Explained(record=record, provenance=merged.provenance, strategies=merged.strategies, document=result.document)
 
 
 def extract_page_explained(page: RawPage, *, site: str | None = None) -> Explained:

@@ -1,13 +1,14 @@
 """Site adapters, one folder per site, and how a page finds its site.
 
-To add a site: a folder with an ``__init__.py`` defining ``SITE`` (a
-:class:`SiteProfile`), and its name in ``_ADAPTERS`` below.  Nothing in the
+To add a site: a folder here with an ``__init__.py`` defining ``SITE`` (a
+:class:`SiteProfile`).  It is found by looking at the folders; nothing in the
 extraction pipeline changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+import pkgutil
 from importlib import import_module
 
 from lxml.html import HtmlElement
@@ -16,7 +17,8 @@ from scraper.sites.base import ANSWERS_HEADING, SiteProfile
 
 __all__ = ["ANSWERS_HEADING", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "get_site"]
 
-_ADAPTERS = ("realself", "stackexchange", "discourse", "generic")
+# Every sub-package is an adapter; the generic one is tried last.
+_ADAPTERS = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.ispkg), key=lambda n: (n == "generic", n))
 
 SITES: dict[str, SiteProfile] = {name: import_module(f"scraper.sites.{name}").SITE for name in _ADAPTERS}
 # Pages of no known site keep RealSelf's specialty vocabulary (the broadest we have).

@@ -68,6 +68,15 @@ class SiteProfile:
     """Reads a post's visible author card when its structured data names no author."""
     record_site: bool = True
     """Whether records name this adapter in ``site`` (the generic adapter does not)."""
+    base_url: str | None = None
+    """The site's root, which relative URIs in its discovery results are joined to."""
+    discovery_sitemap: str | None = None
+    """The site's sitemap (or sitemap index), for ``scraper crawl --discover SITE``."""
+    discovery_search: str | None = None
+    """The site's search API as a template with {query}, {offset}, {size}; its JSON answer
+    holds result objects with a ``uri``/``url`` (see discovery.py)."""
+    question_pattern: str | None = None
+    """A regex of the site's question-page URLs: discovery keeps only these."""
 
     def matches_url(self, url: str) -> bool:
         return any(p.search(url) for p in self.url_patterns)

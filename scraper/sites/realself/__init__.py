@@ -37,4 +37,10 @@ SITE = SiteProfile(
     text_layout=True,
     meta_fields=(("topic", "rs:topic-name"),),
     page_extractor=review_extractor(_SPECIALTIES),
+    base_url="https://www.realself.com",
+    # Facts from ../shared/realdata/realself/STRUCTURE-NOTES.md: the XML sitemap index, and the
+    # search API whose answer is {"contents": [{"uri": "/question/<slug>", ...}], "total": N}.
+    discovery_sitemap="https://www.realself.com/XMLSitemap",
+    discovery_search="https://search.realself.com/site_search?query={query}&type=question&size={size}&from={offset}",
+    question_pattern=r"/question/[^/?#]+",
 )

@@ -1,0 +1,318 @@
+"""The crawl loop: frontier (on disk) -> polite fetch -> extract -> state -> outputs.
+
+One asyncio event loop runs ``CONCURRENT_REQUESTS`` workers; the fetcher
+enforces per-host politeness, so workers simply take the next queued URL.
+Everything a page changes (its state, raw response, record, discovered links)
+is committed in one SQLite transaction; outputs are written from the store
+afterwards (see ``state.py`` for why that makes kill -9 safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scraper.crawler.links import page_links
+from scraper.crawler.state import StateStore, UrlState
+from scraper.errors import ExtractionError
+from scraper.extract.api import extract_page_explained
+from scraper.fetch.result import FetchResult, utc_now
+from scraper.fetch.urls import host_key, normalize_url
+from scraper.models import CrawlChange, PageRecord
+from scraper.settings import Settings
+from scraper.store.outputs import Output
+
+__all__ = ["CrawlStats", "Crawler", "record_content_key"]
+
+# Failures worth trying again soon on the next run; others wait a full re-crawl interval.
+_TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall"))
+_FLUSH_EVERY = 0.5  # seconds between output flushes
+_FLUSH_RECORDS = 64
+
+
+@dataclass
+class CrawlStats:
+    started: float = field(default_factory=time.monotonic)
+    fetched: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    no_record: Counter[str] = field(default_factory=Counter)
+    records_new: int = 0
+    records_changed: int = 0
+    answers: int = 0
+    discovered: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return {
+            "pages_fetched": self.fetched,
+            "not_modified": self.not_modified,
+            "unchanged": self.unchanged,
+            "failed": dict(self.failed),
+            "no_record": dict(self.no_record),
+            "records_new": self.records_new,
+            "records_changed": self.records_changed,
+            "answers": self.answers,
+            "urls_discovered": self.discovered,
+            "seconds": round(elapsed, 2),
+            "pages_per_second": round(self.fetched / elapsed, 2),
+        }
+
+
+def record_content_key(record: dict[str, Any]) -> str:
+    """A hash of what a record says (not how or when it was obtained): equal keys, same content."""
+    content = {k: v for k, v in record.items() if k not in ("source", "crawl")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _answer_key(answer: dict[str, Any]) -> str:
+    return " ".join(re.findall(r"\w+", (answer.get("body") or "").lower()))[:120]
+
+
+def _new_answers(record: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:
+    if previous is None:
+        return []
+    seen = {_answer_key(a) for a in previous.get("answers") or []}
+    return [a["position"] for a in record.get("answers") or [] if _answer_key(a) not in seen]
+
+
+class Scope:
+    """Which discovered links a crawl follows: include/exclude patterns, seed hosts, depth."""
+
+    def __init__(self, settings: Settings, seed_hosts: set[str]) -> None:
+        self.include = [re.compile(p) for p in settings.INCLUDE]
+        self.exclude = [re.compile(p) for p in settings.EXCLUDE]
+        self.seed_hosts = seed_hosts
+        self.depth_limit = settings.DEPTH_LIMIT
+
+    def allows(self, url: str, depth: int) -> bool:
+        if self.depth_limit and depth > self.depth_limit:
+            return False
+        if any(p.search(url) for p in self.exclude):
+            return False
+        if self.include:
+            return any(p.search(url) for p in self.include)
+        return host_key(url) in self.seed_hosts
+
+
+class Crawler:
+    """One crawl run over a state store, writing to outputs; yields records as they are emitted."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        fetcher: Any,
+        settings: Settings,
+        outputs: list[Output],
+        *,
+        site: str | None = None,
+        on_progress: Callable[[CrawlStats, int], None] | None = None,
+        warc: Any = None,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.settings = settings
+        self.outputs = outputs
+        self.site = site
+        self.on_progress = on_progress
+        self.warc = warc
+        self.stats = CrawlStats()
+        self.scope = Scope(settings, set())
+        self._emitted: asyncio.Queue[PageRecord | None] = asyncio.Queue()
+        self._positions: dict[str, tuple[int, int]] = {}
+        self._last_flush = time.monotonic()
+        self._unflushed = 0
+        self._in_flight: set[str] = set()
+        self._started_pages = 0
+        self._stop = False
+
+    # --- seeds -------------------------------------------------------------------------
+
+    def add_seeds(self, urls: list[str]) -> int:
+        entries = []
+        for raw in urls:
+            url = normalize_url(raw)
+            if url is None:
+                continue
+            self.scope.seed_hosts.add(host_key(url))
+            entries.append((url, host_key(url), 0))
+        with self.store.transaction():
+            added = self.store.add_urls(entries)
+        self.stats.discovered += added
+        return added
+
+    def remember_seed_hosts(self) -> None:
+        """On a resumed run the seeds are already in the store: their hosts are still in scope."""
+        self.scope.seed_hosts.update(self.store.seed_hosts())
+
+    # --- outputs -----------------------------------------------------------------------
+
+    def _prepare_outputs(self) -> None:
+        for output in self.outputs:
+            seq, offset = self.store.output_position(output.path, output.format)
+            offset = output.prepare(offset)
+            self._positions[output.path] = (seq, offset)
+        self._flush(force=True)
+
+    def _flush(self, force: bool = False) -> None:
+        if not force and self._unflushed < _FLUSH_RECORDS and time.monotonic() - self._last_flush < _FLUSH_EVERY:
+            return
+        for output in self.outputs:
+            seq, _ = self._positions[output.path]
+            pending = self.store.pending_records(output.path, seq)
+            if not pending:
+                continue
+            offset = output.write([json.loads(record) for _, _, _, record in pending])
+            last_seq = pending[-1][0]
+            with self.store.transaction():
+                self.store.set_output_position(output.path, last_seq, offset)
+            self._positions[output.path] = (last_seq, offset)
+        self._last_flush = time.monotonic()
+        self._unflushed = 0
+
+    # --- one page ----------------------------------------------------------------------
+
+    def _next_fetch_at(self, failure: str | None) -> float:
+        if failure in _TRANSIENT:
+            return time.time()  # due again on the next run
+        return time.time() + self.settings.RECRAWL_INTERVAL
+
+    def _process(self, entry: UrlState, result: FetchResult) -> PageRecord | None:
+        """Everything one fetch changes, committed at once; returns the record to emit, if any."""
+        record: PageRecord | None = None
+        links: list[str] = []
+        if result.failure is not None:
+            self.stats.failed[result.failure] += 1
+            with self.store.transaction():
+                self.store.mark_fetched(
+                    entry.url, state="failed", next_fetch_at=self._next_fetch_at(result.failure),
+                    fetched_at=result.fetched_at, http_status=result.status, failure=result.failure, detail=result.detail,
+                )
+            return None
+        self.stats.fetched += 1
+        next_at = self._next_fetch_at(None)
+        if result.not_modified:
+            self.stats.not_modified += 1
+            with self.store.transaction():
+                self.store.mark_fetched(entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=304)
+            return None
+        content_hash = hashlib.sha256(result.body).hexdigest()
+        headers = result.headers
+        if self.warc is not None:
+            self.warc.write(result)
+        if content_hash == entry.content_hash:
+            self.stats.unchanged += 1
+            with self.store.transaction():
+                self.store.mark_fetched(
+                    entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=result.status,
+                    etag=headers.get("etag"), last_modified=headers.get("last-modified"),
+                )
+            return None
+        page = result.page()
+        document = None
+        try:
+            explained = extract_page_explained(page, site=self.site)
+            record, document = explained.record, explained.document
+        except ExtractionError as exc:
+            self.stats.no_record[type(exc).__name__] += 1
+        if self.settings.FOLLOW_LINKS:
+            links = page_links(result.body, page.url or entry.url, document)
+        with self.store.transaction():
+            self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body)
+            emitted = self._store_record(entry, record, result.fetched_at) if record is not None else None
+            self.store.mark_fetched(
+                entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=result.status,
+                etag=headers.get("etag"), last_modified=headers.get("last-modified"), content_hash=content_hash,
+            )
+            depth = entry.depth + 1
+            found = [(u, host_key(u), depth) for u in links if self.scope.allows(u, depth)]
+            self.stats.discovered += self.store.add_urls(found)
+        return emitted
+
+    def _store_record(self, entry: UrlState, record: PageRecord, fetched_at: str) -> PageRecord | None:
+        data = record.model_dump(mode="json")
+        key = record_content_key(data)
+        latest = self.store.latest_record(entry.url)
+        if latest is not None and latest[2] == key:
+            self.stats.unchanged += 1
+            return None
+        previous = json.loads(latest[1]) if latest else None
+        change = "changed" if latest else "new"
+        crawl = CrawlChange(change=change, version=(latest[0] + 1) if latest else 1, new_answers=_new_answers(data, previous))
+        record = record.model_copy(update={"crawl": crawl})
+        self.store.add_record(
+            entry.url, extractor=record.source.extractor.name, change=change,
+            record_json=record.model_dump_json(), content_key=key, created_at=fetched_at,
+        )
+        if change == "new":
+            self.stats.records_new += 1
+        else:
+            self.stats.records_changed += 1
+        self.stats.answers += len(record.answers)
+        self._unflushed += 1
+        return record
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def _limit_reached(self) -> bool:
+        limit = self.settings.CLOSESPIDER_PAGECOUNT
+        return bool(limit) and self._started_pages >= limit
+
+    async def _worker(self) -> None:
+        while not self._stop:
+            if self._limit_reached():
+                return
+            batch = self.store.next_batch(1, self._in_flight)
+            if not batch:
+                if not self._in_flight:
+                    return
+                await asyncio.sleep(0.05)  # others may still discover links
+                continue
+            entry = batch[0]
+            self._in_flight.add(entry.url)
+            self._started_pages += 1
+            try:
+                conditional = entry.record_version > 0 or entry.content_hash is not None
+                result = await self.fetcher.fetch(
+                    entry.url,
+                    etag=entry.etag if conditional else None,
+                    last_modified=entry.last_modified if conditional else None,
+                )
+                record = self._process(entry, result)
+            finally:
+                self._in_flight.discard(entry.url)
+            if record is not None:
+                await self._emitted.put(record)
+            self._flush()
+            if self.on_progress:
+                self.on_progress(self.stats, self.store.queued_count())
+
+    async def run(self) -> AsyncIterator[PageRecord]:
+        """Crawl until the frontier is empty (or the page limit is reached), yielding emitted records."""
+        run_id = self.store.start_run(utc_now())
+        self.remember_seed_hosts()
+        with self.store.transaction():
+            self.store.requeue_due(time.time())
+        self._prepare_outputs()
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.CONCURRENT_REQUESTS)]
+        done = asyncio.gather(*workers)
+        done.add_done_callback(lambda _: self._emitted.put_nowait(None))
+        try:
+            while (record := await self._emitted.get()) is not None:
+                yield record
+            await done
+        finally:
+            self._stop = True
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._flush(force=True)
+            self.store.finish_run(run_id, utc_now(), self.stats.as_dict())

@@ -1,0 +1,338 @@
+"""A crawl's memory in one embedded SQLite file: frontier, per-URL facts, raw responses, records.
+
+Why SQLite: no server to start, one file to copy, and transactions make a
+crawl killed at any moment (Ctrl-C, ``kill -9``) resumable.  The frontier
+lives on disk, so memory stays flat however large the crawl grows.
+
+The order of writes is what makes resume exact:
+
+1. a fetched page's raw response, its record and its discovered links are
+   committed together, with the record marked *pending output*;
+2. pending records are appended to the output file, the file is flushed and
+   fsynced, then the new file size is committed as the output's offset.
+
+A run that starts finds the output file longer than its committed offset
+(killed between 2's write and commit) or ending in half a line: it truncates
+the file to the offset and writes the pending records again.  No page is
+fetched twice (step 1 is atomic) and every record is in the file once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scraper.errors import ScraperError
+
+__all__ = ["CrawlLockedError", "StateStore", "StoredResponse", "UrlState"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'queued',      -- queued | done | failed
+    seq INTEGER NOT NULL,                      -- discovery order: the frontier is FIFO
+    next_fetch_at REAL NOT NULL DEFAULT 0,     -- epoch seconds when due
+    last_fetched_at TEXT,
+    http_status INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    content_hash TEXT,
+    failure TEXT,
+    failure_detail TEXT,
+    fetch_count INTEGER NOT NULL DEFAULT 0,
+    record_version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS urls_due ON urls (state, next_fetch_at, seq);
+CREATE TABLE IF NOT EXISTS responses (
+    url TEXT PRIMARY KEY,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    final_url TEXT,
+    headers TEXT NOT NULL,
+    body BLOB NOT NULL                          -- zlib-compressed raw bytes
+);
+CREATE TABLE IF NOT EXISTS records (
+    url TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    extractor TEXT NOT NULL,
+    change TEXT NOT NULL,                       -- new | changed
+    record TEXT NOT NULL,                       -- the record as JSON
+    content_key TEXT NOT NULL,                  -- hash of the record's content fields
+    emit_seq INTEGER,                           -- order in which it is due for output
+    PRIMARY KEY (url, version)
+);
+CREATE INDEX IF NOT EXISTS records_pending ON records (emit_seq);
+CREATE TABLE IF NOT EXISTS outputs (
+    path TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    emitted_seq INTEGER NOT NULL DEFAULT 0,     -- records up to this emit_seq are in the file
+    offset INTEGER NOT NULL DEFAULT 0           -- the file's size after them
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    stats TEXT
+);
+"""
+
+
+class CrawlLockedError(ScraperError):
+    """Another crawl holds the state's lock."""
+
+
+@dataclass
+class UrlState:
+    url: str
+    host: str
+    depth: int
+    state: str
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    record_version: int
+    fetch_count: int
+
+
+@dataclass
+class StoredResponse:
+    url: str
+    fetched_at: str
+    status: int | None
+    final_url: str | None
+    headers: dict[str, str]
+    body: bytes
+
+
+class StateStore:
+    """The SQLite state of one crawl. Use as a context manager: it takes the crawl lock."""
+
+    def __init__(self, path: str | os.PathLike[str], *, lock: bool = True) -> None:
+        self.path = Path(path)
+        self._lock_wanted = lock
+        self._lock_file: Any = None
+        self.db: sqlite3.Connection | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def open(self) -> StateStore:
+        if self._lock_wanted:
+            self._take_lock()
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        found = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if found is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(found[0]) > SCHEMA_VERSION:
+            raise ScraperError(f"{self.path} was written by a newer scraper (state schema {found[0]}); upgrade scraper")
+        return self
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> StateStore:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _take_lock(self) -> None:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = open(lock_path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise CrawlLockedError(
+                f"another crawl is running on {self.path} (lock {lock_path} is held); wait for it or use another --state"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock_file = handle
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self.db is not None, "open the StateStore first"
+        return self.db
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # --- frontier ----------------------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM urls").fetchone()
+        return int(row[0])
+
+    def add_urls(self, urls: Iterable[tuple[str, str, int]]) -> int:
+        """Queue (url, host, depth) entries not seen before; returns how many were new."""
+        seq = self._next_seq()
+        added = 0
+        for url, host, depth in urls:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO urls (url, host, depth, state, seq, next_fetch_at) VALUES (?, ?, ?, 'queued', ?, 0)",
+                (url, host, depth, seq),
+            )
+            if cursor.rowcount:
+                added += 1
+                seq += 1
+        return added
+
+    def requeue_due(self, now: float) -> int:
+        """Put pages whose re-crawl time has come back in the frontier (incremental runs)."""
+        cursor = self._db.execute(
+            "UPDATE urls SET state='queued' WHERE state IN ('done', 'failed') AND next_fetch_at <= ?", (now,)
+        )
+        return cursor.rowcount
+
+    def next_batch(self, limit: int, exclude: set[str] = frozenset()) -> list[UrlState]:  # type: ignore[assignment]
+        """The next queued URLs in discovery order, skipping those already in flight."""
+        rows = self._db.execute(
+            "SELECT url, host, depth, state, etag, last_modified, content_hash, record_version, fetch_count "
+            "FROM urls WHERE state='queued' ORDER BY seq LIMIT ?",
+            (limit + len(exclude),),
+        ).fetchall()
+        return [UrlState(*row) for row in rows if row[0] not in exclude][:limit]
+
+    def seed_hosts(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT DISTINCT host FROM urls WHERE depth=0")}
+
+    def queued_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM urls WHERE state='queued'").fetchone()[0])
+
+    def get(self, url: str) -> UrlState | None:
+        row = self._db.execute(
+            "SELECT url, host, depth, state, etag, last_modified, content_hash, record_version, fetch_count FROM urls WHERE url=?",
+            (url,),
+        ).fetchone()
+        return UrlState(*row) if row else None
+
+    # --- results -----------------------------------------------------------------------
+
+    def mark_fetched(
+        self,
+        url: str,
+        *,
+        state: str,
+        next_fetch_at: float,
+        fetched_at: str | None,
+        http_status: int | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        content_hash: str | None = None,
+        failure: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "UPDATE urls SET state=?, next_fetch_at=?, last_fetched_at=COALESCE(?, last_fetched_at), http_status=?, "
+            "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified), content_hash=COALESCE(?, content_hash), "
+            "failure=?, failure_detail=?, fetch_count=fetch_count+1 WHERE url=?",
+            (state, next_fetch_at, fetched_at, http_status, etag, last_modified, content_hash, failure, detail, url),
+        )
+
+    def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
+            (url, fetched_at, status, final_url, json.dumps(headers), zlib.compress(body, 6)),
+        )
+
+    def responses(self) -> Iterator[StoredResponse]:
+        for url, fetched_at, status, final_url, headers, body in self._db.execute(
+            "SELECT url, fetched_at, status, final_url, headers, body FROM responses ORDER BY rowid"
+        ):
+            yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
+
+    def latest_record(self, url: str) -> tuple[int, str, str] | None:
+        """(version, record JSON, content key) of the URL's newest record."""
+        row = self._db.execute(
+            "SELECT version, record, content_key FROM records WHERE url=? ORDER BY version DESC LIMIT 1", (url,)
+        ).fetchone()
+        return (int(row[0]), row[1], row[2]) if row else None
+
+    def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
+        """Store a new record version, queued for output; returns its version."""
+        latest = self.latest_record(url)
+        version = (latest[0] if latest else 0) + 1
+        emit_seq = int(self._db.execute("SELECT COALESCE(MAX(emit_seq), 0) + 1 FROM records").fetchone()[0])
+        self._db.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, version, created_at, extractor, change, record_json, content_key, emit_seq),
+        )
+        self._db.execute("UPDATE urls SET record_version=? WHERE url=?", (version, url))
+        return version
+
+    # --- output bookkeeping ------------------------------------------------------------
+
+    def output_position(self, path: str, fmt: str) -> tuple[int, int]:
+        """(records emitted up to this emit_seq, file offset after them) for an output file."""
+        row = self._db.execute("SELECT emitted_seq, offset FROM outputs WHERE path=?", (path,)).fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO outputs (path, format) VALUES (?, ?)", (path, fmt))
+            return 0, 0
+        return int(row[0]), int(row[1])
+
+    def pending_records(self, path: str, after_seq: int) -> list[tuple[int, str, str, str]]:
+        """(emit_seq, url, change, record JSON) due for an output, in order."""
+        return [
+            (int(seq), url, change, record)
+            for seq, url, change, record in self._db.execute(
+                "SELECT emit_seq, url, change, record FROM records WHERE emit_seq > ? ORDER BY emit_seq", (after_seq,)
+            )
+        ]
+
+    def set_output_position(self, path: str, emitted_seq: int, offset: int) -> None:
+        self._db.execute("UPDATE outputs SET emitted_seq=?, offset=? WHERE path=?", (emitted_seq, offset, path))
+
+    # --- runs and stats ----------------------------------------------------------------
+
+    def start_run(self, started_at: str) -> int:
+        cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (started_at,))
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, finished_at: str, stats: dict[str, Any]) -> None:
+        self._db.execute("UPDATE runs SET finished_at=?, stats=? WHERE id=?", (finished_at, json.dumps(stats), run_id))
+
+    def counts(self) -> dict[str, int]:
+        return {state: int(n) for state, n in self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state")}
+
+
+class _Transaction:
+    """``with store.transaction():`` — one atomic step (BEGIN IMMEDIATE ... COMMIT)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def now_epoch() -> float:
+    return time.time()

@@ -1,0 +1,151 @@
+"""Crawl settings: Scrapy's names and polite defaults, in one place.
+
+Every default is an UPPER_CASE field below, named as Scrapy names it where
+Scrapy has the setting (``DOWNLOAD_DELAY``, ``CONCURRENT_REQUESTS_PER_DOMAIN``,
+``USER_AGENT``, ``ROBOTSTXT_OBEY``, ``RETRY_TIMES``, ...), so users carry
+their habits over.  Layers, lowest first: these defaults < a config file
+(TOML, ``--config``) < ``-s NAME=VALUE`` on the command line < keyword
+arguments to :func:`scraper.crawl`.  Defaults are polite, like a generated
+Scrapy project: obey robots.txt, one request at a time per host, one second
+apart.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scraper._version import __version__
+
+__all__ = ["DEFAULT_USER_AGENT", "Settings", "SettingsError", "parse_setting_assignments"]
+
+DEFAULT_USER_AGENT = f"qa-scraper/{__version__} (+https://pypi.org/project/qa-scraper/)"
+
+
+class SettingsError(ValueError):
+    """A setting name or value that cannot be used; the message names it."""
+
+
+class Settings(BaseModel):
+    """All tunables of fetching and crawling. Field names are the setting names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    # Identity and politeness
+    USER_AGENT: str = DEFAULT_USER_AGENT
+    """An honest User-Agent naming the tool and where to learn about it."""
+    ROBOTSTXT_OBEY: bool = True
+    DOWNLOAD_DELAY: float = Field(1.0, ge=0)
+    """Minimum seconds between two requests to the same host (robots.txt Crawl-delay raises it)."""
+    RANDOMIZE_DOWNLOAD_DELAY: bool = False
+    """Scrapy's jitter: wait 0.5x to 1.5x DOWNLOAD_DELAY."""
+    CONCURRENT_REQUESTS: int = Field(16, ge=1)
+    CONCURRENT_REQUESTS_PER_DOMAIN: int = Field(1, ge=1)
+    BOTWALL_BACKOFF_BASE: float = Field(30.0, ge=0)
+    """Seconds a host is left alone after its first challenge page; doubles with each one after."""
+    BOTWALL_BACKOFF_MAX: float = Field(3600.0, ge=0)
+
+    # Transport
+    DOWNLOAD_TIMEOUT: float = Field(30.0, gt=0)
+    DOWNLOAD_MAXSIZE: int = Field(20 * 1024 * 1024, ge=1024)
+    """Largest body accepted, after decompression (so a gzip bomb stops here too)."""
+    HTTP2_ENABLED: bool = False
+    HTTP_PROXY: str | None = None
+    ALLOWED_CONTENT_TYPES: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain", "application/json", "application/xml", "text/xml")
+    REDIRECT_ENABLED: bool = True
+    REDIRECT_MAX_TIMES: int = Field(5, ge=0)
+    REDIRECT_ALLOW_PRIVATE: bool = False
+    """Follow redirects that lead to loopback or private addresses (off: a public page must not
+    send the crawler into the local network)."""
+
+    # Retries
+    RETRY_ENABLED: bool = True
+    RETRY_TIMES: int = Field(2, ge=0)
+    """Retries after the first attempt, as in Scrapy."""
+    RETRY_HTTP_CODES: tuple[int, ...] = (500, 502, 503, 504, 522, 524, 408, 429)
+    RETRY_BACKOFF_BASE: float = Field(1.0, ge=0)
+    """First retry waits about this long (with jitter), doubling each time, unless Retry-After says more."""
+    RETRY_BACKOFF_MAX: float = Field(120.0, ge=0)
+    RETRY_AFTER_MAX: float = Field(3600.0, ge=0)
+    """A Retry-After longer than this is not waited for: the URL fails as rate-limited."""
+
+    # Crawl scope
+    DEPTH_LIMIT: int = Field(0, ge=0)
+    """Link depth from the seeds; 0 = no limit."""
+    CLOSESPIDER_PAGECOUNT: int = Field(0, ge=0)
+    """Stop after this many pages fetched in one run; 0 = no limit."""
+    INCLUDE: tuple[str, ...] = ()
+    """Regexes: follow only links matching one of these (empty = any link on a seed's host)."""
+    EXCLUDE: tuple[str, ...] = ()
+    FOLLOW_LINKS: bool = True
+    SITEMAP_MAXSIZE: int = Field(50 * 1024 * 1024, ge=1024)
+
+    # Site discovery sources (--discover SITE): the adapter's URLs unless overridden here
+    DISCOVERY_SITEMAP_URL: str | None = None
+    DISCOVERY_SEARCH_URL: str | None = None
+    """A template with {query}, {offset} and {size}."""
+    DISCOVERY_BASE_URL: str | None = None
+    """What relative URIs in search results are joined to."""
+    DISCOVERY_MAX_REQUESTS: int = Field(50, ge=1)
+    """At most this many sitemap or search requests per run (bounded discovery)."""
+
+    # Incremental crawls
+    RECRAWL_INTERVAL: float = Field(24 * 3600.0, ge=0)
+    """Seconds before a fetched page is due again on a later run."""
+
+    # Output
+    LOG_INTERVAL: float = Field(10.0, gt=0)
+    """Seconds between progress lines when not on a terminal."""
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return sorted(cls.model_fields)
+
+    @classmethod
+    def build(cls, *layers: dict[str, Any]) -> Settings:
+        """Settings from layers of overrides, later layers winning; names are checked."""
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            for name, value in layer.items():
+                key = name.upper()
+                if key not in cls.model_fields:
+                    raise SettingsError(f"unknown setting {name!r}; known settings: {', '.join(cls.names())}")
+                merged[key] = value
+        try:
+            return cls(**merged)
+        except ValidationError as exc:
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            raise SettingsError(f"bad setting value ({problems})") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> dict[str, Any]:
+        """The overrides in a TOML config file: top-level ``NAME = value`` pairs (or a [scraper] table)."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        return dict(data.get("scraper", data))
+
+
+def parse_setting_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["DOWNLOAD_DELAY=0.2", "USER_AGENT=me"]`` -> overrides; values are JSON when they parse as JSON."""
+    overrides: dict[str, Any] = {}
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        if not sep or not name.strip():
+            raise SettingsError(f"-s expects NAME=VALUE, got {assignment!r}")
+        value: Any
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        if isinstance(value, str) and "," in value and name.strip().upper() in ("RETRY_HTTP_CODES", "INCLUDE", "EXCLUDE", "ALLOWED_CONTENT_TYPES"):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        overrides[name.strip().upper()] = value
+    return overrides
