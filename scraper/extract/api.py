@@ -8,6 +8,7 @@ fails validation is reported as an :class:`ExtractionError`, never a crash.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -38,15 +39,28 @@ class Explained:
     """The parsed page, for HTML input (a crawl reads its links from it without parsing again)."""
 
 
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _safe(value: str) -> str:
+    """No control characters (entities like &#7; or JSON escapes bring them) and no lone
+    surrogates (a JSON escape of half an emoji) ever reach a field."""
+    return _UNSAFE.sub(lambda m: "\ufffd" if "\ud800" <= m.group(0) <= "\udfff" else " ", value) if _UNSAFE.search(value) else value
+
+
 def _line(value: str | None) -> str | None:
-    return (clean_line(value) or None) if value else None
+    return (clean_line(_safe(value)) or None) if value else None
+
+
+def _url(value: str | None) -> str | None:
+    return _safe(value).strip() or None if value else None
 
 
 def _body(value: str | None) -> str | None:
     if not value:
         return None
     paragraphs = []
-    for paragraph in strip_template_junk(value).split("\n\n"):
+    for paragraph in strip_template_junk(_safe(value).replace("\t", " ")).split("\n\n"):
         lines = [line.rstrip() for line in paragraph.split("\n") if line.strip()]
         if lines:
             paragraphs.append("\n".join(lines))
@@ -92,7 +106,7 @@ def _answers(partial: PartialPage, warnings: list[RecordWarning]) -> list[Answer
             name=_line(found.author_name),
             location=_line(found.author_location),
             specialty=_line(found.author_specialty),
-            profile_url=found.author_profile_url,
+            profile_url=_url(found.author_profile_url),
         )
         rating = found.rating if found.rating is not None and 0 <= found.rating <= 5 else None
         answers.append(Answer(
@@ -116,7 +130,7 @@ def _review(partial: PartialPage) -> Review | None:
         name=_line(values.get("provider_name")),
         location=_line(values.get("provider_location")),
         specialty=_line(values.get("provider_specialty")),
-        profile_url=values.get("provider_profile_url"),
+        profile_url=_url(values.get("provider_profile_url")),
     )
     return Review(
         verdict=_line(values.get("verdict")),

@@ -7,8 +7,6 @@ archive in a batch from turning into a garbage record further down.
 from __future__ import annotations
 
 import codecs
-import gzip
-import io
 import zlib
 
 from charset_normalizer import from_bytes
@@ -44,20 +42,26 @@ _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 
 
 def _gunzip(data: bytes) -> bytes:
-    out = io.BytesIO()
+    """Decompress gzip input, bounded; a stream cut short keeps what decompressed."""
+    inflater = zlib.decompressobj(wbits=31)
+    out = bytearray()
+    pending = data
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            while chunk := stream.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > MAX_DECOMPRESSED_BYTES:
-                    raise BinaryInputError(
-                        f"gzip input expands past {MAX_DECOMPRESSED_BYTES // (1 << 20)} MiB: refused as a likely decompression bomb"
-                    )
-    except (OSError, EOFError, zlib.error) as exc:
-        if out.tell() == 0:
+        while pending:
+            out += inflater.decompress(pending, MAX_DECOMPRESSED_BYTES + 1 - len(out))
+            if len(out) > MAX_DECOMPRESSED_BYTES:
+                raise BinaryInputError(
+                    f"gzip input expands past {MAX_DECOMPRESSED_BYTES // (1 << 20)} MiB: refused as a likely decompression bomb"
+                )
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                # Concatenated members (as WARC segments have): go on with the next one.
+                pending = inflater.unused_data
+                inflater = zlib.decompressobj(wbits=31) if pending else inflater
+    except zlib.error as exc:
+        if not out:
             raise BinaryInputError(f"gzip input could not be decompressed: {exc}") from exc
-        # A truncated gzip stream: keep what decompressed, the page is marked cut off later.
-    return out.getvalue()
+    return bytes(out)
 
 
 def gunzip_if_compressed(data: bytes) -> bytes:

@@ -75,6 +75,8 @@ class _Segment:
         self._buf = bytearray()
         self.consumed = 0
         """Bytes handed out or skipped so far, counted from the segment's start."""
+        self.record_start = 0
+        """Where the record being read starts, counted like ``consumed``."""
 
     def _more(self) -> bool:
         """Add bytes to the buffer; False at the segment's end."""
@@ -91,6 +93,10 @@ class _Segment:
                 return self._take(newline + 1)
             if len(self._buf) >= limit or not self._more():
                 return self._take(min(limit, len(self._buf)))
+
+    def peek(self, size: int) -> bytes:
+        self._fill(size)
+        return bytes(self._buf[:size])
 
     def read_exact(self, size: int) -> bytes:
         self._fill(size)
@@ -220,6 +226,7 @@ def _read_warc_headers(segment: _Segment) -> dict[str, str] | None:
     """The next record's WARC headers (names lower-cased), or None at the segment's clean end."""
     line = b""
     while not line.strip():
+        segment.record_start = segment.consumed
         line = segment.readline()
         if not line:
             return None
@@ -413,16 +420,25 @@ def _conversion_result(uri: str, date: str, warc_headers: dict[str, str], block:
 # --- the walk ------------------------------------------------------------------------------------
 
 
+def _end_record(segment: _Segment, length: int) -> None:
+    """Check that the block ends where the record does (CRLF CRLF, or the next record, or the end).
+
+    A wrong Content-Length would otherwise swallow the next record or cut this
+    one short without anyone noticing, in plain files above all.
+    """
+    after = segment.peek(5)
+    if after and after[:1] not in (b"\r", b"\n") and after != b"WARC/":
+        raise _BadRecord(f"the record does not end after its Content-Length of {length} bytes")
+
+
 def _records(
     segment: _Segment,
     where,
     pattern: re.Pattern[str] | None,
     max_record_size: int,
-    first: list[int],
 ) -> Iterator[FetchResult]:
-    """Results for the page records of one segment; ``first[0]`` tracks where the current record starts."""
+    """Results for the page records of one segment, in order."""
     while True:
-        first[0] = segment.consumed
         headers = _read_warc_headers(segment)
         if headers is None:
             return
@@ -438,30 +454,30 @@ def _records(
         )
         if not wanted:
             segment.skip(length)
+            _end_record(segment, length)
             continue
         date = _iso_utc(headers.get("warc-date"))
+        at = where(segment.record_start)
         if length > max_record_size:
             segment.skip(length)
+            _end_record(segment, length)
             yield FetchResult(
                 url=uri, fetched_at=date, source="warc", failure="too_large",
-                detail=f"record at {where(first[0])} is {length} bytes, over the {max_record_size}-byte limit",
+                detail=f"record at {at} is {length} bytes, over the {max_record_size}-byte limit",
             )
             continue
         block = segment.read_exact(length)
+        _end_record(segment, length)
         try:
             if kind == "response":
-                yield _response_result(uri, date, block, max_record_size)
+                result = _response_result(uri, date, block, max_record_size)
             else:
-                yield _conversion_result(uri, date, headers, block)
+                result = _conversion_result(uri, date, headers, block)
         except _BadHttp as exc:
-            yield FetchResult(
-                url=uri, fetched_at=date, source="warc", failure="decode_error",
-                detail=f"record at {where(first[0])}: {exc}",
-            )
+            result = FetchResult(url=uri, fetched_at=date, source="warc", failure="decode_error", detail=f"record at {at}: {exc}")
         except _TooLarge as exc:
-            yield FetchResult(
-                url=uri, fetched_at=date, source="warc", failure="too_large", detail=f"record at {where(first[0])}: {exc}"
-            )
+            result = FetchResult(url=uri, fetched_at=date, source="warc", failure="too_large", detail=f"record at {at}: {exc}")
+        yield result
 
 
 def _failure(path: str, offset: int, kind: str, detail: str) -> FetchResult:
@@ -499,17 +515,16 @@ def _walk_gzip(fh: BinaryIO, name: str, pattern, max_record_size: int) -> Iterat
     offset = 0
     while offset < size:
         member = _GzipMember(fh, offset)
-        first = [0]
 
         def where(consumed: int, member: _GzipMember = member) -> str:
             return f"offset {member.start}" + (f" (+{consumed} bytes uncompressed)" if consumed else "")
 
         try:
             try:
-                yield from _records(member, where, pattern, max_record_size, first)
+                yield from _records(member, where, pattern, max_record_size)
             except (_BadRecord, _ShortRecord) as exc:
                 # The member itself decompressed: its neighbours are intact.
-                yield _failure(name, member.start, "decode_error", f"bad WARC record at {where(first[0])}: {exc}")
+                yield _failure(name, member.start, "decode_error", f"bad WARC record at {where(member.record_start)}: {exc}")
             offset = member.finish()
         except _Corrupt as exc:
             resume = _next_member(fh, member.start + 1)
@@ -536,23 +551,22 @@ def _walk_plain(fh: BinaryIO, name: str, pattern, max_record_size: int) -> Itera
     offset = 0
     while offset < size:
         segment = _PlainSegment(fh, offset)
-        first = [0]
 
         def where(consumed: int, segment: _PlainSegment = segment) -> str:
             return f"offset {segment.start + consumed}"
 
         try:
-            yield from _records(segment, where, pattern, max_record_size, first)
+            yield from _records(segment, where, pattern, max_record_size)
             return
         except _ShortRecord:
-            at = segment.start + first[0]
+            at = segment.start + segment.record_start
             yield _failure(
                 name, at, "decode_error",
                 f"the file is truncated at offset {at}: the record starting there ends at the end of the file ({size} bytes)",
             )
             return
         except _BadRecord as exc:
-            at = segment.start + first[0]
+            at = segment.start + segment.record_start
             resume = _next_plain_record(fh, at + 1)
             tail = "" if resume is not None else f"; no later record to resync to, the last {size - at} bytes are skipped"
             yield _failure(name, at, "decode_error", f"bad WARC record at offset {at}: {exc}{tail}")

@@ -33,7 +33,7 @@ _MAX_DEPTH = 60
 
 # Key names, matched case-insensitively on the key with _ and - removed.
 _TITLE_KEYS = ("title", "headline", "subject", "name", "questiontitle")
-_BODY_KEYS = ("bodyhtml", "body", "contenthtml", "content", "texthtml", "text", "html", "answer", "answertext", "description", "message")
+_BODY_KEYS = ("bodyhtml", "body", "contenthtml", "content", "texthtml", "text", "html", "answer", "answertext", "message")
 _AUTHOR_KEYS = ("author", "provider", "doctor", "expert", "user", "owner", "poster", "createdby", "professional", "physician")
 _NAME_KEYS = ("displayname", "name", "fullname", "title", "username")
 _LOCATION_KEYS = ("city", "location", "cityname", "locationname")
@@ -110,23 +110,35 @@ def _answer_like(obj: Any) -> bool:
     body = _get(obj, _BODY_KEYS)
     if not body or len(body) < 20:
         return False
-    return any(_get(obj, keys, (str, dict, int, float)) is not None for keys in (_AUTHOR_KEYS, _DATE_KEYS, _TITLE_KEYS, _VOTE_KEYS))
+    # A title and a teaser make a related-question card, not an answer: an answer has an
+    # author, a date or a vote count of its own.
+    return any(_get(obj, keys, (str, dict, int, float)) is not None for keys in (_AUTHOR_KEYS, _DATE_KEYS, _VOTE_KEYS))
 
 
 def _answer_lists(obj: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return [v for v in obj.values() if isinstance(v, list) and v and sum(_answer_like(x) for x in v) >= max(1, len(v) // 2)]
 
 
+def _question_beside(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """``{question: {...}, answers: [...]}``: the question is a sibling of its answers."""
+    siblings = [(k, v) for k, v in obj.items() if isinstance(v, dict) and _get(v, _TITLE_KEYS)]
+    siblings.sort(key=lambda kv: "question" not in _key(kv[0]))
+    return siblings[0][1] if siblings else None
+
+
 def _find_question(data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     best: tuple[int, dict[str, Any], list[dict[str, Any]]] | None = None
     for obj in _objects(data):
-        title = _get(obj, _TITLE_KEYS)
-        if not title:
+        lists = _answer_lists(obj)
+        if not lists:
             continue
-        for answers in _answer_lists(obj):
+        question = obj if _get(obj, _TITLE_KEYS) else _question_beside(obj)
+        if question is None:
+            continue
+        for answers in lists:
             score = sum(_answer_like(a) for a in answers)
             if best is None or score > best[0]:
-                best = (score, obj, [a for a in answers if _answer_like(a)])
+                best = (score, question, [a for a in answers if _answer_like(a)])
     return (best[1], best[2]) if best else None
 
 

@@ -69,7 +69,10 @@ class HtmlDocument:
 
 def looks_like_html(data: bytes) -> bool:
     """True when the bytes are an HTML document rather than a text render."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf")
+    head = data[:4096]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", errors="ignore").encode("utf-8")
+    head = head.lstrip(b"\xef\xbb\xbf")
     return bool(_HTML_START.match(head)) or len(_HTML_ANYWHERE.findall(head)) >= 2
 
 
@@ -77,9 +80,11 @@ def _normalise_encoding(name: str | None) -> str | None:
     if not name:
         return None
     try:
-        return codecs.lookup(name.strip().strip("\"'")).name
+        found = codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:
         return None
+    # As browsers do (WHATWG Encoding): latin-1 and ASCII labels mean windows-1252.
+    return "cp1252" if found in ("iso8859-1", "latin-1", "ascii") else found
 
 
 def decode_html(data: bytes, declared_encoding: str | None = None) -> tuple[str, str, list[tuple[str, str]]]:
@@ -93,19 +98,30 @@ def decode_html(data: bytes, declared_encoding: str | None = None) -> tuple[str,
     for encoding in filter(None, candidates):
         if encoding.startswith("utf-16"):
             continue  # a UTF-16 label on a page we are reading as bytes without a BOM is wrong
+        if encoding == "cp1252":  # five bytes are undefined in windows-1252: replace, do not fail
+            return _clean(data.decode(encoding, errors="replace"), data, encoding), encoding, notes
         try:
-            return _clean(data.decode(encoding), data), encoding, notes
+            return _clean(data.decode(encoding), data, encoding), encoding, notes
         except UnicodeDecodeError:
             notes.append(("encoding_mismatch", f"the page says {encoding} but is not: stray bytes read as windows-1252"))
             break
-    return _clean(data.decode("utf-8", errors=_ERROR_HANDLER), data), "utf-8", notes
+    return _clean(data.decode("utf-8", errors=_ERROR_HANDLER), data, "utf-8"), "utf-8", notes
 
 
-def _clean(text: str, raw: bytes) -> str:
-    # Scanning the page's bytes is far cheaper than a regex over the decoded str.
-    if len(raw.translate(None, _C0)) == len(raw) and not (b"\xc2" in raw and _C1.search(raw)):
+def _clean(text: str, raw: bytes, encoding: str) -> str:
+    # For UTF-8, scanning the page's bytes is far cheaper than a regex over the decoded str.
+    if encoding == "utf-8" and len(raw.translate(None, _C0)) == len(raw) and not (b"\xc2" in raw and _C1.search(raw)):
         return text
     return _CONTROL.sub(" ", text)
+
+
+def _never_closed(data: bytes) -> bool:
+    """True when a document stops inside a tag, before closing its body and html (a cut download).
+
+    Documents that merely leave elements unclosed are common and are not flagged.
+    """
+    tail = data[-4096:].rstrip().lower()
+    return b"</html" not in tail and b"</body" not in tail and tail.rfind(b"<") > tail.rfind(b">")
 
 
 def parse_html(data: bytes, declared_encoding: str | None = None, url: str | None = None) -> HtmlDocument:
@@ -117,6 +133,10 @@ def parse_html(data: bytes, declared_encoding: str | None = None, url: str | Non
         root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise NotAQAPageError(f"the HTML could not be parsed: {exc}") from None
+    if any("Excessive depth" in entry.message for entry in parser.error_log):
+        notes.append(("nesting_too_deep", "the page nests elements deeper than the parser's limit (255): what follows the deepest part is not read"))
+    if _never_closed(data):
+        notes.append(("truncated", "the HTML ends before </body></html>: the page may be cut off"))
     if url is None:
         canonical = root.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
         url = str(canonical[0]).strip() or None if canonical else None

@@ -110,9 +110,11 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
         found.append(_visible_partial(doc, site, can_lead=site.text_layout or not others_have_answers))  # type: ignore[arg-type]
     found = [p for p in found if p is not None]
     if not any(p.kind for p in found):
+        deep = any(code == "nesting_too_deep" for code, _ in doc.notes)
         raise NotAQAPageError(
             "no Q&A found in the HTML: no schema.org QAPage/Question or review data, no question in the "
             "embedded application state, and the visible text has no answer section"
+            + ("; the page nests elements deeper than the parser reads (255 levels), so part of it was not read" if deep else "")
         )
     merged = merge(found)
     if merged.page.title is None:
@@ -120,6 +122,8 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
         merged.provenance["question.title"] = "page-title"
     for code, message in doc.notes:
         merged.warnings.append((code, message))
+        if code == "truncated":
+            merged.page.truncated = True
     for note in notes:
         merged.warnings.append(("jsonld_repaired" if "repaired" in note else "jsonld_unreadable", note))
     return HtmlExtraction(merged=merged, site=site, document=doc)

@@ -25,6 +25,7 @@ from scraper.extract.html.visible import element_text
 __all__ = ["Item", "jsonld_items", "microdata_items"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ENTITY = re.compile(r"&(?:quot|amp|lt|gt|apos|#\d+|#x[0-9a-f]+);", re.I)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 _CDATA = re.compile(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$")
 _URL_PROPS = {"a": "href", "area": "href", "link": "href", "img": "src", "audio": "src", "video": "src",
@@ -101,25 +102,39 @@ def _parse_jsonld(text: str) -> tuple[list[Any], str | None]:
         return [json.loads(text)], None
     except ValueError:
         pass
-    repaired = _TRAILING_COMMA.sub(r"\1", text)
-    if "&" in repaired and re.search(r"&(?:quot|amp|lt|gt|#\d+|#x[0-9a-f]+);", repaired, re.I):
-        repaired = html.unescape(repaired)
-    repaired = _CONTROL.sub("", repaired)
+    repaired = _CONTROL.sub("", _TRAILING_COMMA.sub(r"\1", text))
+    candidates = [repaired]
+    if "&" in repaired and _ENTITY.search(repaired):
+        # Entities inside strings ("&quot;" must stay an escaped quote) or a block escaped whole.
+        candidates += [html.unescape(repaired.replace("&quot;", '\\"')), html.unescape(repaired)]
+    best: tuple[list[Any], str | None] = ([], None)
+    for candidate in candidates:
+        objects, complete = _decode_all(candidate)
+        if complete:
+            return objects, "malformed JSON-LD was repaired"
+        if len(objects) > len(best[0]):
+            best = (objects, None)
+    objects = best[0]
+    note = "unreadable JSON-LD" + (f" after {len(objects)} object(s)" if objects else "") + " was skipped"
+    return objects, note
+
+
+def _decode_all(text: str) -> tuple[list[Any], bool]:
+    """The JSON values one after another in ``text``, and whether all of it decoded."""
     objects: list[Any] = []
     decoder = json.JSONDecoder(strict=False)
     position = 0
-    while position < len(repaired):
-        while position < len(repaired) and repaired[position] in " \t\r\n;,":
+    while position < len(text):
+        while position < len(text) and text[position] in " \t\r\n;,":
             position += 1
-        if position >= len(repaired):
+        if position >= len(text):
             break
         try:
-            value, position = decoder.raw_decode(repaired, position)
+            value, position = decoder.raw_decode(text, position)
         except ValueError:
-            note = "unreadable JSON-LD" + (f" after {len(objects)} object(s)" if objects else "") + " was skipped"
-            return objects, note
+            return objects, False
         objects.append(value)
-    return objects, "malformed JSON-LD was repaired"
+    return objects, True
 
 
 def _from_json(value: Any, depth: int = 0) -> Any:

@@ -88,8 +88,10 @@ def is_page_chrome(element: HtmlElement) -> bool:
 
 @lru_cache(maxsize=8192)
 def _chrome_names(names: str) -> bool:
-    # Pages repeat the same class strings many times: decide each once.
-    return not _CHROME_WORDS.isdisjoint(w.lower() for w in _WORDS.findall(names))
+    # Pages repeat the same class strings many times: decide each once.  A CSS-module
+    # class's hash ("answer-card_body__Ad3kP") is not words: it is cut off first.
+    words = (w.lower() for token in names.split() for w in _WORDS.findall(token.split("__", 1)[0]))
+    return not _CHROME_WORDS.isdisjoint(words)
 
 
 def _inside_content(element: HtmlElement) -> bool:
@@ -102,20 +104,30 @@ class _Writer:
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.pending = 0  # 0 nothing, 1 line break, 2 blank line
+        self._after_br = False
 
     def brk(self, level: int) -> None:
         if self.parts:
             self.pending = max(self.pending, level)
 
+    def line_break(self) -> None:
+        """``<br>``; a second one with no text between makes a paragraph break."""
+        if self.parts:
+            self.pending = 2 if self._after_br else max(self.pending, 1)
+            self._after_br = True
+
     def text(self, text: str | None, pre: bool) -> None:
         if not text:
             return
+        if not pre:
+            if not text.strip():
+                if self.parts and not self.pending:
+                    self.parts.append(" ")
+                return
+            text = _SPACES.sub(" ", text)  # newlines in the HTML source are spaces, not breaks
+        self._after_br = False
         if pre:
             text = text.replace("\r\n", "\n").replace("\n", _PRE_NEWLINE).replace(" ", _PRE_SPACE).replace("\t", _PRE_SPACE * 4)
-        elif not text.strip():
-            if self.parts and not self.pending:
-                self.parts.append(" ")
-            return
         if self.pending:
             self.parts.append("\n\n" if self.pending == 2 else "\n")
             self.pending = 0
@@ -127,7 +139,7 @@ def _walk(element: HtmlElement, out: _Writer, skip: Callable[[HtmlElement], bool
     if not isinstance(tag, str) or tag in _NEVER_TEXT or depth > _MAX_DEPTH or skip(element):
         return
     if tag == "br":
-        out.text("\n", True) if pre else out.brk(1)
+        out.text("\n", True) if pre else out.line_break()
         return
     level = 2 if tag in _PARAGRAPH else 1 if tag in _LINE else 0
     if level:

@@ -1,0 +1,533 @@
+"""Fetch one URL politely over HTTP and say plainly what happened.
+
+Why it is built this way:
+
+- Every request, including each redirect hop, each retry and robots.txt,
+  goes through :class:`~scraper.fetch.throttle.HostThrottle`, so no code
+  path can hit a host faster than its politeness rules allow.  That is why
+  redirects are followed here, hop by hop, rather than by httpx: each hop
+  is throttled, checked against robots.txt, and checked for leaving HTTP or
+  entering the local network.
+- Nothing about the network or the server raises: every outcome is a
+  :class:`~scraper.fetch.result.FetchResult`, with one of ``FAILURE_KINDS``
+  and a sentence in ``detail`` when it is not a page, so one bad URL never
+  stops a crawl.
+- The body is decompressed here, in bounded steps, and counted after
+  decompression, so a gzip bomb stops at DOWNLOAD_MAXSIZE instead of
+  filling memory (httpx's own decoder inflates a whole network chunk at
+  once, which for a bomb is a thousand times its size).  Only ``gzip`` and
+  ``deflate`` are asked for, so only they need decoding.
+- DOWNLOAD_TIMEOUT bounds a whole request (connect to last byte), as in
+  Scrapy, so a server that drips bytes cannot hold a slot for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import random
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
+from scraper.fetch.result import FetchResult, utc_now
+from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
+from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
+from scraper.fetch.throttle import HostThrottle
+from scraper.fetch.urls import is_private_host, normalize_url
+from scraper.settings import Settings
+
+__all__ = ["ACCEPT_ENCODING", "HttpFetcher"]
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""The only encodings asked for: the ones decoded here with a size bound."""
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DECODE_STEP = 64 * 1024
+"""Most bytes one decompression step may produce."""
+WALL_SCAN_BYTES = 512 * 1024
+"""Bytes of a 403/429/503 body read to look for a bot wall."""
+
+
+class _Stop(Exception):
+    """Ends a fetch early with a failure kind and a sentence (internal control flow only)."""
+
+    def __init__(self, kind: str, detail: str, exchange: _Exchange | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.exchange = exchange
+        """The response that led here, when there was one (its status and headers are kept)."""
+
+
+@dataclass(frozen=True)
+class _Purpose:
+    """How a kind of fetch differs: pages are checked strictly, robots.txt leniently."""
+
+    check_robots: bool
+    check_content_type: bool
+    truncate: bool
+    """Keep the first max_bytes and stop, instead of failing as too_large."""
+    max_bytes: int | None = None
+    """None: DOWNLOAD_MAXSIZE."""
+
+
+_PAGE = _Purpose(check_robots=True, check_content_type=True, truncate=False)
+_ROBOTS = _Purpose(check_robots=False, check_content_type=False, truncate=True, max_bytes=ROBOTS_MAXSIZE)
+
+
+@dataclass
+class _Exchange:
+    """One HTTP request and what came back, or why nothing usable did."""
+
+    url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    failure: str | None = None
+    detail: str | None = None
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.failure is None and self.status in REDIRECT_STATUSES and "location" in self.headers
+
+
+@dataclass
+class _Progress:
+    """What one fetch has done so far, over redirect hops and retries."""
+
+    attempts: int = 0
+    first_start: float | None = None
+    last_end: float | None = None
+
+    @property
+    def elapsed(self) -> float:
+        if self.first_start is None or self.last_end is None:
+            return 0.0
+        return max(0.0, self.last_end - self.first_start)
+
+
+class HttpFetcher:
+    """``async with HttpFetcher(settings) as fetcher: result = await fetcher.fetch(url)``.
+
+    One fetcher per crawl: it owns the connection pool, the throttle and the
+    robots.txt cache, which all requests share.  ``transport`` replaces the
+    network (httpx's MockTransport in unit tests).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        throttle: HostThrottle | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._rng = rng or random.Random()
+        self.throttle = throttle or HostThrottle(settings, rng=self._rng)
+        self.robots = RobotsCache(settings, self._load_robots)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> HttpFetcher:
+        self._get_client()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (the fetcher can be used again; a new pool is opened)."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """Fetch ``url``; with ``etag``/``last_modified`` from an earlier fetch, an unchanged page is a 304."""
+        return await self._run(url, _PAGE, _conditional_headers(etag, last_modified))
+
+    # -- one fetch: hops --------------------------------------------------------------------------
+
+    async def _run(self, url: str, purpose: _Purpose, extra_headers: dict[str, str]) -> FetchResult:
+        result = FetchResult(url=url)
+        progress = _Progress()
+        current = normalize_url(url)
+        if current is None:
+            return _failed(result, progress, None, _Stop("invalid_url", f"{url!r} is not an http(s) URL that can be fetched"))
+        local_origin = is_private_host(urlsplit(current).hostname or "")
+        seen = {current}
+        try:
+            while True:
+                if purpose.check_robots and self.settings.ROBOTSTXT_OBEY:
+                    await self._check_robots(current)
+                exchange = await self._with_retries(current, purpose, extra_headers, progress)
+                if not (exchange.is_redirect and self.settings.REDIRECT_ENABLED):
+                    return _finished(result, progress, exchange)
+                current = self._next_hop(exchange, seen, local_origin)
+        except _Stop as stop:
+            return _failed(result, progress, current, stop)
+
+    async def _check_robots(self, url: str) -> None:
+        allowed = await self.robots.allowed(url)
+        self.throttle.set_crawl_delay(url, self.robots.crawl_delay(url))
+        if not allowed:
+            why = self.robots.explain(url) or "robots.txt"
+            raise _Stop("robots_disallowed", f"{url} is disallowed for {self.robots.token!r} by {why}")
+
+    def _next_hop(self, exchange: _Exchange, seen: set[str], local_origin: bool) -> str:
+        """The URL a redirect leads to, after checking it may be followed."""
+        location = exchange.headers["location"].strip()
+        joined = urljoin(exchange.url, location)
+        scheme = urlsplit(joined).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise _Stop("redirect_refused", f"{exchange.url} redirects to a non-HTTP URL ({location[:200]})", exchange)
+        target = normalize_url(joined)
+        if target is None:
+            raise _Stop("redirect_refused", f"{exchange.url} redirects to an invalid URL ({location[:200]!r})", exchange)
+        if is_login_redirect(target, exchange.url):
+            self.throttle.bot_wall(exchange.url)
+            raise _Stop("bot_wall", f"{exchange.url} redirects to a login page ({target}): a login wall", exchange)
+        host = urlsplit(target).hostname or ""
+        if is_private_host(host) and not (self.settings.REDIRECT_ALLOW_PRIVATE or local_origin):
+            raise _Stop("redirect_refused", f"{exchange.url} redirects to a private address ({target}); REDIRECT_ALLOW_PRIVATE is off", exchange)
+        if target in seen:
+            raise _Stop("redirect_loop", f"redirect loop: {exchange.url} leads back to {target}", exchange)
+        if len(seen) > self.settings.REDIRECT_MAX_TIMES:
+            raise _Stop("redirect_loop", f"more than REDIRECT_MAX_TIMES={self.settings.REDIRECT_MAX_TIMES} redirects (next: {target})", exchange)
+        seen.add(target)
+        return target
+
+    # -- one hop: retries ---------------------------------------------------------------------------
+
+    async def _with_retries(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+        tries = 1 + (self.settings.RETRY_TIMES if self.settings.RETRY_ENABLED else 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            exchange = await self._attempt(url, purpose, extra_headers, progress)
+            retry_after = self._retry_after(exchange)
+            if retry_after is not None and retry_after > self.settings.RETRY_AFTER_MAX:
+                raise _Stop(
+                    "rate_limited",
+                    f"{url} answered HTTP {exchange.status} with Retry-After {retry_after:.0f}s, over RETRY_AFTER_MAX={self.settings.RETRY_AFTER_MAX:g}s",
+                    exchange,
+                )
+            if retry_after is not None:
+                self.throttle.penalize(url, retry_after)  # the server's wish holds for the whole host
+            if not self._retryable(exchange):
+                return exchange
+            if attempt >= tries:
+                raise _exhausted(exchange, attempt, retry_after is not None)
+            self.throttle.penalize(url, backoff_delay(attempt, self.settings, self._rng))
+
+    def _retryable(self, exchange: _Exchange) -> bool:
+        if exchange.failure is not None:
+            return exchange.failure in ("timeout", "connection_error")
+        return exchange.status is not None and is_retryable_status(exchange.status, self.settings)
+
+    @staticmethod
+    def _retry_after(exchange: _Exchange) -> float | None:
+        """Seconds a 429/503 asks us to wait, measured on the server's own clock when it sends Date."""
+        if exchange.failure is not None or exchange.status not in (429, 503):
+            return None
+        return parse_retry_after(exchange.headers.get("retry-after"), parse_http_date(exchange.headers.get("date")))
+
+    # -- one attempt: a throttled request -----------------------------------------------------------
+
+    async def _attempt(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+        async with self.throttle.slot(url):
+            progress.attempts += 1
+            if progress.first_start is None:
+                progress.first_start = time.monotonic()
+            try:
+                exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers), self.settings.DOWNLOAD_TIMEOUT)
+            except asyncio.TimeoutError:
+                exchange = _Exchange(url, failure="timeout", detail=f"{url} gave no complete response within DOWNLOAD_TIMEOUT={self.settings.DOWNLOAD_TIMEOUT:g}s")
+            progress.last_end = time.monotonic()
+        self._check_wall(exchange)
+        return exchange
+
+    def _check_wall(self, exchange: _Exchange) -> None:
+        status = exchange.status
+        if exchange.failure is not None or status is None or not (200 <= status < 300 or status in WALL_STATUSES):
+            return
+        name = detect_bot_wall(status, exchange.headers, exchange.body)
+        if name is None:
+            if 200 <= status < 300:
+                self.throttle.clear_bot_wall(exchange.url)
+            return
+        backoff = self.throttle.bot_wall(exchange.url)
+        exchange.failure = "bot_wall"
+        exchange.detail = f"{wall_detail(name, exchange.url)} (HTTP {status}); the host is left alone for {backoff:g}s"
+
+    async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str]) -> _Exchange:
+        exchange = _Exchange(url)
+        try:
+            async with self._get_client().stream("GET", url, headers=extra_headers) as response:
+                exchange.status = response.status_code
+                exchange.headers = {name.lower(): value for name, value in response.headers.items()}
+                limit = self._body_limit(exchange, purpose)
+                if limit is not None:
+                    await _read_body(response, exchange, limit, truncate=purpose.truncate or not _is_success(exchange.status))
+        except httpx.TimeoutException as exc:
+            _set_failure(exchange, "timeout", f"{url} timed out ({type(exc).__name__})")
+        except httpx.DecodingError as exc:
+            _set_failure(exchange, "decode_error", f"{url} sent a body that cannot be decoded ({exc})")
+        except httpx.TransportError as exc:
+            _set_failure(exchange, "connection_error", f"{url} could not be fetched ({type(exc).__name__}: {exc or 'no detail'})")
+        except httpx.InvalidURL as exc:
+            _set_failure(exchange, "invalid_url", f"{url} is not a URL httpx accepts ({exc})")
+        return exchange
+
+    def _body_limit(self, exchange: _Exchange, purpose: _Purpose) -> int | None:
+        """How many decoded bytes to read, or None to read nothing (setting the failure when there is one)."""
+        status = exchange.status or 0
+        limit = purpose.max_bytes or self.settings.DOWNLOAD_MAXSIZE
+        if status in WALL_STATUSES:  # read a little, to tell a bot wall from a plain refusal
+            return WALL_SCAN_BYTES if _is_text_type(exchange.headers.get("content-type"), self.settings.ALLOWED_CONTENT_TYPES) else None
+        if not _is_success(status):
+            return None
+        content_type = exchange.headers.get("content-type")
+        if purpose.check_content_type and not _is_text_type(content_type, self.settings.ALLOWED_CONTENT_TYPES):
+            _set_failure(exchange, "bad_content_type", f"{exchange.url} is {content_type!r}, not one of ALLOWED_CONTENT_TYPES")
+            return None
+        declared = _content_length(exchange.headers)
+        if not purpose.truncate and declared is not None and declared > limit:
+            _set_failure(exchange, "too_large", f"{exchange.url} declares {declared} bytes, over DOWNLOAD_MAXSIZE={limit}")
+            return None
+        return limit
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    async def _load_robots(self, robots_url: str) -> FetchResult:
+        return await self._run(robots_url, _ROBOTS, {})
+
+    def _get_client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> httpx.AsyncClient:
+        settings = self.settings
+        options: dict[str, object] = {}
+        if self._transport is not None:
+            options["transport"] = self._transport
+        elif settings.HTTP_PROXY:
+            options["proxy"] = settings.HTTP_PROXY
+        return httpx.AsyncClient(
+            headers=self._default_headers(),
+            timeout=httpx.Timeout(settings.DOWNLOAD_TIMEOUT),
+            follow_redirects=False,
+            trust_env=False,  # settings are the one source of proxies, not the environment
+            http2=settings.HTTP2_ENABLED and importlib.util.find_spec("h2") is not None,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=settings.CONCURRENT_REQUESTS),
+            **options,  # type: ignore[arg-type]
+        )
+
+    def _default_headers(self) -> dict[str, str]:
+        return {
+            "User-Agent": self.settings.USER_AGENT,
+            "Accept": ", ".join(self.settings.ALLOWED_CONTENT_TYPES) or "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+
+
+# -- results ------------------------------------------------------------------------------------------
+
+
+def _finished(result: FetchResult, progress: _Progress, exchange: _Exchange) -> FetchResult:
+    """Fill ``result`` from the last exchange of a fetch."""
+    result.final_url = exchange.url
+    result.status = exchange.status
+    result.headers = exchange.headers
+    result.attempts = progress.attempts
+    result.elapsed = progress.elapsed
+    result.fetched_at = utc_now()
+    result.failure, result.detail = exchange.failure, exchange.detail
+    if result.failure is None and exchange.status is not None and not (_is_success(exchange.status) or exchange.status == 304):
+        result.failure, result.detail = "http_error", _status_detail(exchange)
+    if result.failure in (None, "bot_wall"):
+        result.body = exchange.body
+    return result
+
+
+def _failed(result: FetchResult, progress: _Progress, url: str | None, stop: _Stop) -> FetchResult:
+    """Fill ``result`` for a fetch that ended early."""
+    result.final_url = url
+    if stop.exchange is not None:
+        result.status, result.headers = stop.exchange.status, stop.exchange.headers
+    result.attempts = progress.attempts
+    result.elapsed = progress.elapsed
+    result.fetched_at = utc_now()
+    result.failure, result.detail = stop.kind, stop.detail
+    return result
+
+
+def _exhausted(exchange: _Exchange, attempts: int, had_retry_after: bool) -> _Stop:
+    """The failure once retries are used up."""
+    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    if exchange.failure is not None:
+        return _Stop(exchange.failure, f"{exchange.detail} ({tries})", exchange)
+    kind = "rate_limited" if exchange.status == 429 or had_retry_after else "http_error"
+    return _Stop(kind, f"{_status_detail(exchange)} ({tries})", exchange)
+
+
+def _status_detail(exchange: _Exchange) -> str:
+    status = exchange.status or 0
+    detail = f"{exchange.url} answered HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
+    if status in REDIRECT_STATUSES:
+        where = exchange.headers.get("location")
+        detail += f" to {where} (not followed: REDIRECT_ENABLED is off)" if where else " without a Location"
+    return detail
+
+
+def _set_failure(exchange: _Exchange, kind: str, detail: str) -> None:
+    exchange.failure, exchange.detail = kind, detail
+
+
+def _conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _is_success(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def _is_text_type(content_type: str | None, allowed: tuple[str, ...]) -> bool:
+    """A missing Content-Type is allowed; ``type/*`` entries in ``allowed`` match a whole type."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media:
+        return True
+    for pattern in allowed:
+        pattern = pattern.strip().lower()
+        if media == pattern or (pattern.endswith("/*") and media.startswith(pattern[:-1])):
+            return True
+    return False
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length", "").split(",", 1)[0].strip()
+    return int(value) if value.isdigit() else None
+
+
+# -- bodies -------------------------------------------------------------------------------------------
+
+
+async def _read_body(response: httpx.Response, exchange: _Exchange, limit: int, *, truncate: bool) -> None:
+    """Read and decode the body into ``exchange``, stopping at ``limit`` decoded bytes."""
+    encoding = exchange.headers.get("content-encoding", "")
+    decoder = _decoder_for(encoding)
+    if decoder is None:
+        _set_failure(exchange, "decode_error", f"{exchange.url} uses Content-Encoding {encoding!r}; only {ACCEPT_ENCODING} were asked for")
+        return
+    body = bytearray()
+    try:
+        async for raw in response.aiter_raw():
+            if not _append(body, decoder.feed(raw), limit):
+                break
+        else:
+            _append(body, decoder.flush(), limit)
+    except zlib.error as exc:
+        _set_failure(exchange, "decode_error", f"{exchange.url} sent a corrupt {encoding} body ({exc})")
+        return
+    if len(body) > limit:
+        if not truncate:
+            _set_failure(exchange, "too_large", f"{exchange.url} is over DOWNLOAD_MAXSIZE={limit} bytes after decompression")
+            return
+        del body[limit:]
+    exchange.body = bytes(body)
+
+
+def _append(body: bytearray, pieces: Iterator[bytes], limit: int) -> bool:
+    """Add decoded pieces; False (with at most one piece past ``limit`` kept) once the limit is passed."""
+    for piece in pieces:
+        body += piece
+        if len(body) > limit:
+            return False
+    return True
+
+
+class _Identity:
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if data:
+            yield data
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class _Inflater:
+    """gzip or deflate, inflated at most DECODE_STEP bytes at a time so a bomb never balloons."""
+
+    def __init__(self, gzip: bool) -> None:
+        self._gzip = gzip
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
+        self._committed = False
+        """Output came (or the raw-deflate fallback was taken): errors from now on are real."""
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            piece = self._decompress(data)
+            data = self._zlib.unconsumed_tail
+            if piece:
+                self._committed = True
+                yield piece
+            if self._zlib.eof:
+                data = self._next_member()
+                if not data:
+                    return
+            elif not data and len(piece) < DECODE_STEP:
+                return
+
+    def flush(self) -> Iterator[bytes]:
+        rest = self._zlib.flush()
+        if rest:
+            yield rest
+
+    def _decompress(self, data: bytes) -> bytes:
+        try:
+            return self._zlib.decompress(data, DECODE_STEP)
+        except zlib.error:
+            if self._gzip or self._committed:
+                raise
+            # "deflate" is often sent raw, without the zlib header: try that once.
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._committed = True
+            return self._zlib.decompress(data, DECODE_STEP)
+
+    def _next_member(self) -> bytes:
+        """Concatenated gzip members are one body; anything else after the end is ignored."""
+        rest = self._zlib.unused_data
+        if self._gzip and rest.startswith(b"\x1f\x8b"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            return rest
+        return b""
+
+
+def _decoder_for(content_encoding: str) -> _Identity | _Inflater | None:
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
+    if not codings:
+        return _Identity()
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
+        return _Inflater(gzip=True)
+    if len(codings) == 1 and codings[0] == "deflate":
+        return _Inflater(gzip=False)
+    return None

@@ -1,0 +1,157 @@
+"""robots.txt: fetched once per host, cached, and asked before every request.
+
+Why it works this way:
+
+- robots.txt is fetched by the same fetcher as pages (a loader the fetcher
+  passes in), so it goes through the same throttle and counts as a request to
+  the host; this module only decides what the answer *means*.
+- The status conventions are Google's (and RFC 9309's): a 4xx robots.txt
+  means "no rules", so everything is allowed; a 5xx, a 429, a timeout or a
+  connection error means the site is unreachable, so everything is disallowed
+  for now and robots.txt is asked again after ROBOTS_ERROR_TTL seconds.
+  Only the first ROBOTS_MAXSIZE bytes are read, as Google does.
+- Rules are matched with protego for the product token of USER_AGENT
+  (``qa-scraper`` for ``qa-scraper/0.1.0 (+https://...)``), so a site can
+  name this crawler in its robots.txt.  ``Crawl-delay`` (and ``Request-rate``,
+  read as a delay) is exposed for the throttle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+from scraper.fetch.result import FetchResult
+from scraper.fetch.urls import host_key
+from scraper.settings import Settings
+
+__all__ = ["ROBOTS_ERROR_TTL", "ROBOTS_MAXSIZE", "ROBOTS_TTL", "RobotsCache", "RobotsLoader", "robots_token", "robots_url"]
+
+ROBOTS_MAXSIZE = 500 * 1024
+"""Bytes of robots.txt that are read; the rest is ignored (Google's limit)."""
+ROBOTS_TTL = 24 * 3600.0
+"""Seconds a fetched robots.txt is trusted before it is fetched again."""
+ROBOTS_ERROR_TTL = 5 * 60.0
+"""Seconds an unreachable robots.txt (5xx, timeout) blocks the host before it is asked again."""
+
+RobotsLoader = Callable[[str], Awaitable[FetchResult]]
+"""Fetches a robots.txt URL; must never raise for network or HTTP problems."""
+
+Verdict = Literal["rules", "allow_all", "disallow_all"]
+
+# Failures that mean "the site could not answer", not "the site has no robots.txt".
+_UNREACHABLE_FAILURES = frozenset({"timeout", "connection_error", "rate_limited", "bot_wall", "decode_error"})
+
+
+@dataclass
+class _Entry:
+    verdict: Verdict
+    expires_at: float
+    reason: str
+    parser: Protego | None = None
+    sitemaps: list[str] = field(default_factory=list)
+
+
+class RobotsCache:
+    """One robots.txt decision per ``host:port``, shared by all requests of a crawl."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        loader: RobotsLoader,
+        *,
+        ttl: float = ROBOTS_TTL,
+        error_ttl: float = ROBOTS_ERROR_TTL,
+    ) -> None:
+        self._loader = loader
+        self._token = robots_token(settings.USER_AGENT)
+        self._ttl = ttl
+        self._error_ttl = error_ttl
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def token(self) -> str:
+        """The user-agent token matched against ``User-agent:`` lines."""
+        return self._token
+
+    async def allowed(self, url: str) -> bool:
+        """May ``url`` be fetched? Fetches the host's robots.txt first when it is not cached."""
+        entry = await self._entry_for(url)
+        if entry.verdict == "rules" and entry.parser is not None:
+            return entry.parser.can_fetch(url, self._token)
+        return entry.verdict == "allow_all"
+
+    def crawl_delay(self, host: str) -> float | None:
+        """Seconds the host asks between requests (Crawl-delay or Request-rate), once its robots.txt is known."""
+        entry = self._entries.get(_key(host))
+        if entry is None or entry.parser is None:
+            return None
+        delays = [d for d in (entry.parser.crawl_delay(self._token), _rate_delay(entry.parser, self._token)) if d]
+        return max(delays) if delays else None
+
+    def sitemaps(self, host: str) -> list[str]:
+        """Sitemap URLs the host's robots.txt lists (empty until it is fetched)."""
+        entry = self._entries.get(_key(host))
+        return list(entry.sitemaps) if entry is not None else []
+
+    def explain(self, host: str) -> str | None:
+        """Why the host is treated as it is (for logs and failure details); None before its robots.txt."""
+        entry = self._entries.get(_key(host))
+        return entry.reason if entry is not None else None
+
+    async def _entry_for(self, url: str) -> _Entry:
+        key = _key(url)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:  # one fetch per host, however many tasks ask at once
+            entry = self._entries.get(key)
+            if entry is None or entry.expires_at <= time.monotonic():
+                entry = self._interpret(await self._loader(robots_url(url)))
+                self._entries[key] = entry
+            return entry
+
+    def _interpret(self, result: FetchResult) -> _Entry:
+        now = time.monotonic()
+        status = result.status
+        if result.failure is None and status is not None and 200 <= status < 300:
+            parser = Protego.parse(_decode(result.body))
+            return _Entry("rules", now + self._ttl, f"robots.txt rules ({result.final_url or result.url})", parser, list(parser.sitemaps))
+        if result.failure in _UNREACHABLE_FAILURES or (status is not None and (status >= 500 or status == 429)):
+            why = result.detail or f"HTTP {status}"
+            return _Entry("disallow_all", now + self._error_ttl, f"robots.txt unreachable ({why}); the host is skipped for now")
+        why = f"HTTP {status}" if status is not None else (result.detail or result.failure or "no answer")
+        return _Entry("allow_all", now + self._ttl, f"no usable robots.txt ({why}); everything allowed")
+
+
+def robots_token(user_agent: str) -> str:
+    """The product token of a User-Agent, lower-cased: ``qa-scraper/0.1 (+url)`` -> ``qa-scraper``."""
+    words = user_agent.strip().split()
+    token = words[0].split("/", 1)[0].lower() if words else ""
+    return token or "*"
+
+
+def robots_url(url: str) -> str:
+    """The robots.txt URL for the origin of ``url`` (credentials dropped)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.rsplit('@', 1)[-1].lower()}/robots.txt"
+
+
+def _key(host_or_url: str) -> str:
+    return host_key(host_or_url) if "://" in host_or_url else host_or_url.lower()
+
+
+def _decode(body: bytes) -> str:
+    return body[:ROBOTS_MAXSIZE].decode("utf-8-sig", errors="replace")
+
+
+def _rate_delay(parser: Protego, token: str) -> float | None:
+    rate = parser.request_rate(token)
+    if rate is None or not rate.requests:
+        return None
+    return float(rate.seconds) / float(rate.requests)

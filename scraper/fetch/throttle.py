@@ -1,0 +1,171 @@
+"""Per-host politeness: how many requests at once, and how far apart they start.
+
+Why one component owns all of it: every reason to slow down (DOWNLOAD_DELAY,
+robots.txt Crawl-delay, a retry backoff, a ``Retry-After``, a bot wall) ends
+up as the same question, "when may the next request to this host start?".
+Keeping the answer in one place means a retry of page A also delays page B on
+the same host, and a robots.txt request counts like any other.
+
+The rules, per host (``host:port``):
+
+- at most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight, and at most
+  CONCURRENT_REQUESTS over all hosts;
+- two request STARTS at least ``max(DOWNLOAD_DELAY (x0.5-1.5 when
+  RANDOMIZE_DOWNLOAD_DELAY), Crawl-delay)`` apart;
+- no start before the host's "not before" time, which :meth:`penalize`
+  pushes out (retries, Retry-After) and :meth:`bot_wall` pushes out
+  exponentially (BOTWALL_BACKOFF_BASE doubling up to BOTWALL_BACKOFF_MAX,
+  reset by :meth:`clear_bot_wall` after a good page).
+
+Times come from ``time.monotonic`` (never the wall clock, which can jump).
+Waiting is ``asyncio.sleep``; the check that a start is allowed and the
+booking of that start happen with no ``await`` in between, so any number of
+tasks on one event loop can share a throttle safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from scraper.fetch.urls import host_key
+from scraper.settings import Settings
+
+__all__ = ["HostThrottle"]
+
+
+@dataclass
+class _HostState:
+    """What the throttle knows about one host."""
+
+    semaphore: asyncio.Semaphore
+    last_start: float | None = None
+    next_start: float = 0.0
+    """Earliest start allowed by the delay since the last start."""
+    not_before: float = 0.0
+    """Earliest start allowed by penalties (retry backoff, Retry-After, bot walls)."""
+    crawl_delay: float = 0.0
+    botwall_strikes: int = 0
+    in_flight: int = 0
+    starts: int = 0
+
+    def ready_at(self) -> float:
+        return max(self.next_start, self.not_before)
+
+
+class HostThrottle:
+    """Shared by every request of a crawl; ``async with throttle.slot(url): <one request>``."""
+
+    def __init__(self, settings: Settings, *, rng: random.Random | None = None) -> None:
+        self._settings = settings
+        self._rng = rng or random.Random()
+        self._hosts: dict[str, _HostState] = {}
+        self._global = asyncio.Semaphore(settings.CONCURRENT_REQUESTS)
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Wait for this host's turn, then hold one of its request slots for the body of the block."""
+        state = self._state(self._key(url))
+        await state.semaphore.acquire()
+        try:
+            await self._wait_for_start(state)
+        except BaseException:
+            state.semaphore.release()
+            raise
+        state.in_flight += 1
+        try:
+            yield
+        finally:
+            state.in_flight -= 1
+            self._global.release()
+            state.semaphore.release()
+
+    def penalize(self, host: str, seconds: float) -> None:
+        """No request to ``host`` (a host key or any URL on it) starts within ``seconds`` from now."""
+        if seconds <= 0:
+            return
+        state = self._state(self._key(host))
+        state.not_before = max(state.not_before, time.monotonic() + seconds)
+
+    def set_crawl_delay(self, host: str, seconds: float | None) -> None:
+        """Apply a robots.txt Crawl-delay; it also spaces the next start from the last one."""
+        state = self._state(self._key(host))
+        state.crawl_delay = max(0.0, seconds or 0.0)
+        if state.last_start is not None:
+            state.next_start = max(state.next_start, state.last_start + state.crawl_delay)
+
+    def bot_wall(self, host: str) -> float:
+        """Record a challenge page from ``host``; returns the seconds the host is now left alone."""
+        state = self._state(self._key(host))
+        state.botwall_strikes += 1
+        backoff = self._botwall_backoff(state.botwall_strikes)
+        self.penalize(host, backoff)
+        return backoff
+
+    def clear_bot_wall(self, host: str) -> None:
+        """A good page came back: the next bot wall starts the backoff from BOTWALL_BACKOFF_BASE again."""
+        state = self._hosts.get(self._key(host))
+        if state is not None:
+            state.botwall_strikes = 0
+
+    def in_flight(self, host: str) -> int:
+        """Requests to ``host`` currently inside a slot."""
+        state = self._hosts.get(self._key(host))
+        return state.in_flight if state is not None else 0
+
+    def delay(self, host: str) -> float:
+        """The fixed part of the gap between starts on ``host``: max(DOWNLOAD_DELAY, Crawl-delay)."""
+        state = self._hosts.get(self._key(host))
+        crawl_delay = state.crawl_delay if state is not None else 0.0
+        return max(self._settings.DOWNLOAD_DELAY, crawl_delay)
+
+    async def _wait_for_start(self, state: _HostState) -> None:
+        """Sleep until the host is ready, take a global slot, then book the start (no await in between)."""
+        while True:
+            await _sleep_until(state.ready_at())
+            await self._global.acquire()
+            now = time.monotonic()
+            if state.ready_at() <= now:
+                self._book_start(state, now)
+                return
+            # A penalty or another task's start moved the time while we waited for the global slot.
+            self._global.release()
+
+    def _book_start(self, state: _HostState, now: float) -> None:
+        state.last_start = now
+        state.starts += 1
+        state.next_start = now + max(self._download_delay(), state.crawl_delay)
+
+    def _download_delay(self) -> float:
+        delay = self._settings.DOWNLOAD_DELAY
+        if self._settings.RANDOMIZE_DOWNLOAD_DELAY:
+            delay *= self._rng.uniform(0.5, 1.5)
+        return delay
+
+    def _botwall_backoff(self, strikes: int) -> float:
+        exponent = min(strikes - 1, 60)
+        return min(self._settings.BOTWALL_BACKOFF_MAX, self._settings.BOTWALL_BACKOFF_BASE * (2.0**exponent))
+
+    def _state(self, key: str) -> _HostState:
+        state = self._hosts.get(key)
+        if state is None:
+            state = _HostState(semaphore=asyncio.Semaphore(self._settings.CONCURRENT_REQUESTS_PER_DOMAIN))
+            self._hosts[key] = state
+        return state
+
+    @staticmethod
+    def _key(host_or_url: str) -> str:
+        return host_key(host_or_url) if "://" in host_or_url else host_or_url.lower()
+
+
+async def _sleep_until(moment: float) -> None:
+    """Sleep until the monotonic clock reaches ``moment`` (never returns early)."""
+    while True:
+        remaining = moment - time.monotonic()
+        if remaining <= 0:
+            return
+        await asyncio.sleep(remaining)

@@ -1,0 +1,267 @@
+"""Keep fetched responses as WARC, so records can be rebuilt later without fetching again.
+
+Each record is written as its own gzip member in a single ``write`` call, the
+way Common Crawl ships WARC files.  A run killed mid-write therefore leaves at
+most one half-written member at the end of the file; the next
+:class:`WarcWriter` on that file finds the end of the last complete member and
+cuts the file there before appending.  Everything written is readable by
+:func:`scraper.fetch.archive.iter_archive`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import os
+import uuid
+import zlib
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
+
+from scraper._version import __version__
+from scraper.errors import ScraperError
+from scraper.fetch.result import FetchResult, utc_now
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["SOFTWARE", "WarcWriter", "WarcWriterError", "complete_length"]
+
+SOFTWARE = f"qa-scraper/{__version__}"
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_CHUNK = 256 * 1024
+# Headers that described the bytes on the wire; the body we hold is already decoded, so the
+# record keeps them under Common Crawl's X-Crawler- names and states the real length.
+_WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
+
+
+class WarcWriterError(ScraperError):
+    """The WARC file cannot be appended to (not a gzip WARC file, or in use by another writer)."""
+
+
+def _digest(data: bytes) -> str:
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
+
+
+def _warc_date(value: str | None) -> str:
+    if value:
+        try:
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return utc_now()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_now()
+
+
+def _one_line(value: str) -> str:
+    """A header value on one line (no header injection through a stored value)."""
+    return " ".join(str(value).split())
+
+
+def _record(warc_type: str, fields: list[tuple[str, str]], content_type: str, block: bytes) -> bytes:
+    head = [
+        "WARC/1.0",
+        f"WARC-Type: {warc_type}",
+        f"WARC-Record-ID: <urn:uuid:{uuid.uuid4()}>",
+        *(f"{name}: {_one_line(value)}" for name, value in fields),
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(block)}",
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("utf-8") + block + b"\r\n\r\n"
+
+
+def _http_block(result: FetchResult) -> tuple[bytes, bytes]:
+    """The HTTP response (status line, headers, body) as a WARC block, and its payload."""
+    status = int(result.status)  # type: ignore[arg-type]
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    lines = [f"HTTP/1.1 {status} {reason}"]
+    for name, value in result.headers.items():
+        key = name.strip().lower()
+        if not key or any(c in key for c in " \t\r\n:"):
+            continue
+        if key in _WIRE_HEADERS:
+            key = f"x-crawler-{key}"
+        lines.append(f"{key}: {_one_line(value)}")
+    lines.append(f"content-length: {len(result.body)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    return head + result.body, result.body
+
+
+def _gzip_member(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def _member_end(fh, pos: int) -> int | None:
+    """Where the gzip member starting at ``pos`` ends, when it is complete and holds a WARC record."""
+    z = zlib.decompressobj(31)
+    fed = pos
+    head = b""
+    pending = b""
+    while True:
+        if not pending:
+            fh.seek(fed)
+            pending = fh.read(_CHUNK)
+            if not pending:
+                return None  # the file ends inside this member
+            fed += len(pending)
+        try:
+            out = z.decompress(pending, _CHUNK)
+        except zlib.error:
+            return None
+        if len(head) < 5:
+            head += out[: 5 - len(head)]
+            if len(head) >= 5 and head != b"WARC/":
+                return None
+        if z.eof:
+            end = fed - len(z.unused_data)
+            return end if head == b"WARC/" else None
+        pending = z.unconsumed_tail
+
+
+def _starts_as_warc(fh) -> bool:
+    """The file's first gzip member begins with a WARC version line (or is cut before it shows one)."""
+    fh.seek(0)
+    first = fh.read(_CHUNK)
+    if first[:2] != b"\x1f\x8b":
+        return False
+    z = zlib.decompressobj(31)
+    try:
+        out = z.decompress(first, 64)
+    except zlib.error:
+        return False
+    return b"WARC/".startswith(out[:5]) if len(out) < 5 else out.startswith(b"WARC/")
+
+
+def complete_length(fh) -> int:
+    """The length of the file's longest prefix made of complete gzip WARC members.
+
+    Searched from the end, so reopening a large file costs about one record's
+    decompression, not the whole file's.
+    """
+    size = fh.seek(0, os.SEEK_END)
+    top = size
+    while top > 0:
+        low = max(0, top - _CHUNK)
+        fh.seek(low)
+        window = fh.read(top - low + len(_GZIP_MAGIC) - 1)
+        at = window.rfind(_GZIP_MAGIC)
+        while at >= 0:
+            if low + at < top:
+                end = _member_end(fh, low + at)
+                if end is not None:
+                    return end
+            at = window.rfind(_GZIP_MAGIC, 0, at)
+        top = low
+    return 0
+
+
+class WarcWriter:
+    """Appends fetched responses to a gzip WARC file, one gzip member per record.
+
+    A new (or empty) file starts with a ``warcinfo`` record.  An existing file
+    is checked first: a half-written record at its end (a crash) is cut off,
+    and :attr:`repaired_bytes` says how many bytes went.  Only one writer may
+    hold a file at a time.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.path = Path(path)
+        self.fsync = fsync
+        self.records_written = 0
+        self.repaired_bytes = 0
+        self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    raise WarcWriterError(f"{self.path} is being written by another process") from None
+            self._prepare()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def _prepare(self) -> None:
+        size = self._fh.seek(0, os.SEEK_END)
+        if size:
+            if not _starts_as_warc(self._fh):
+                raise WarcWriterError(f"{self.path} is not a gzip-compressed WARC file; refusing to append to it")
+            good = complete_length(self._fh)
+            if good < size:
+                self._fh.truncate(good)
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self.repaired_bytes = size - good
+            size = good
+        if size == 0:
+            self._append(self._warcinfo())
+
+    def _warcinfo(self) -> bytes:
+        fields = (
+            f"software: {SOFTWARE}\r\n"
+            "format: WARC File Format 1.0\r\n"
+            "conformsTo: http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf\r\n"
+        ).encode("utf-8")
+        return _record(
+            "warcinfo",
+            [("WARC-Date", utc_now()), ("WARC-Filename", self.path.name), ("WARC-Block-Digest", _digest(fields))],
+            "application/warc-fields",
+            fields,
+        )
+
+    def _append(self, record: bytes) -> int:
+        offset = self._fh.seek(0, os.SEEK_END)
+        self._fh.write(_gzip_member(record))
+        self._fh.flush()
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+        return offset
+
+    def write(self, result: FetchResult) -> int:
+        """Append ``result`` as a ``response`` record; returns the record's offset in the file.
+
+        The body is stored decoded (as the result holds it), so the headers that
+        described the wire encoding are renamed ``x-crawler-content-encoding``,
+        ``x-crawler-transfer-encoding`` and ``x-crawler-content-length``, and
+        ``content-length`` states the stored body's length.
+        """
+        if self._fh.closed:
+            raise ValueError("write to a closed WarcWriter")
+        if result.status is None:
+            raise ValueError(f"{result.url}: a result without an HTTP status has no response to archive")
+        uri = (result.final_url or result.url).strip().replace(" ", "%20")
+        block, payload = _http_block(result)
+        fields = [
+            ("WARC-Date", _warc_date(result.fetched_at)),
+            ("WARC-Target-URI", uri),
+            ("WARC-Payload-Digest", _digest(payload)),
+            ("WARC-Block-Digest", _digest(block)),
+        ]
+        offset = self._append(_record("response", fields, "application/http; msgtype=response", block))
+        self.records_written += 1
+        return offset
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
+    def __enter__(self) -> WarcWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
