@@ -60,6 +60,31 @@ def _read(path: str) -> RawPage:
     return RawPage(body=body, kind="file", path=path)
 
 
+def _pages(inputs: list[tuple[str, str | None]], url: str | None, url_pattern: str | None) -> Iterator[tuple[str, RawPage | None, str | None]]:
+    """(label, raw page or None, problem or None) for every input, archives opened record by record."""
+    from scraper.fetch.archive import is_archive_path, iter_archive
+
+    for path, problem in inputs:
+        if problem is not None:
+            yield path, None, problem
+        elif path != "-" and is_archive_path(path) and os.path.isfile(path):
+            for result in iter_archive(path, url_pattern=url_pattern):
+                label = f"{path} [{result.url}]"
+                if result.failure is not None:
+                    yield label, None, f"{result.failure}: {result.detail}"
+                else:
+                    page = result.page()
+                    yield label, RawPage(body=page.body, kind="warc", url=page.url, path=path, fetched_at=page.fetched_at,
+                                         encoding=page.encoding, headers=page.headers), None
+        else:
+            try:
+                raw = _read(path)
+            except InputError as exc:
+                yield path, None, str(exc)
+                continue
+            yield path, (RawPage(body=raw.body, kind=raw.kind, path=raw.path, url=url) if url else raw), None
+
+
 def _error(path: str, reason: str) -> None:
     click.echo(f"scraper: {path}: {reason}", err=True)
 
@@ -77,29 +102,28 @@ def cli() -> None:
 @click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
 @click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
-def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool) -> None:
-    """Extract one JSON record per input PATH (files, globs, or - for stdin)."""
+@click.option("--url-pattern", help="For WARC/WET inputs: only records whose URL matches this regex.")
+def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool,
+            url_pattern: str | None) -> None:
+    """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET file gives one per record)."""
     inputs = list(_expand(paths))
     if url and len(inputs) != 1:
         raise click.UsageError(f"--url names one page but {len(inputs)} inputs were given")
     failed = pages = answers = 0
     with AtomicTextFile(output) as out:
-        for path, problem in inputs:
+        for label, raw, problem in _pages(inputs, url, url_pattern):
             record = None
-            if problem is None:
+            if problem is None and raw is not None:
                 try:
-                    raw = _read(path)
-                    if url:
-                        raw = RawPage(body=raw.body, kind=raw.kind, path=raw.path, url=url)
                     explained = extract_page_explained(raw, site=site)
                     record = explained.record
                     if explain:
-                        _explain(path, explained)
-                except (InputError, ExtractionError) as exc:
+                        _explain(label, explained)
+                except ExtractionError as exc:
                     problem = str(exc)
             if record is None:
                 failed += 1
-                _error(path, problem or "failed")
+                _error(label, problem or "failed")
                 continue
             out.write(_dump(record, pretty) + "\n")
             pages += 1

@@ -291,8 +291,11 @@ class StateStore:
         """(records emitted up to this emit_seq, file offset after them) for an output file."""
         row = self._db.execute("SELECT emitted_seq, offset FROM outputs WHERE path=?", (path,)).fetchone()
         if row is None:
-            self._db.execute("INSERT INTO outputs (path, format) VALUES (?, ?)", (path, fmt))
-            return 0, 0
+            # A new output starts with the records stored from now on, not the state's history.
+            start = int(self._db.execute("SELECT COALESCE(MAX(emit_seq), 0) FROM records").fetchone()[0])
+            size = os.path.getsize(path) if fmt != "sqlite" and os.path.exists(path) else 0
+            self._db.execute("INSERT INTO outputs (path, format, emitted_seq, offset) VALUES (?, ?, ?, ?)", (path, fmt, start, size))
+            return start, size
         return int(row[0]), int(row[1])
 
     def pending_records(self, path: str, after_seq: int) -> list[tuple[int, str, str, str]]:

@@ -39,6 +39,7 @@ _CHUNK = 256 * 1024
 _MAX_LINE = 64 * 1024
 _MAX_HEADER_LINES = 1000
 _PAGE_TYPES = ("response", "conversion")
+_FRACTION = re.compile(r"(?<=:\d\d)\.\d+")
 _HTTP_STATUS_LINE = re.compile(rb"^HTTP/\d(?:\.\d)?[ \t]+(\d{3})(?:[ \t]|$)")
 
 
@@ -146,6 +147,7 @@ class _GzipMember(_Segment):
         super().__init__(fh, start)
         self._z = zlib.decompressobj(31)
         self._fed_end = start
+        self._read_size = 16 * 1024  # most members are a few KB: read little, then more
         self.end: int | None = None
         """File offset just past the member, once it has been read to its end."""
 
@@ -155,10 +157,11 @@ class _GzipMember(_Segment):
         data = self._z.unconsumed_tail
         if not data:
             self._fh.seek(self._fed_end)
-            data = self._fh.read(_CHUNK)
+            data = self._fh.read(self._read_size)
             if not data:
                 raise _Truncated
             self._fed_end += len(data)
+            self._read_size = min(self._read_size * 2, _CHUNK)
         try:
             out = self._z.decompress(data, _CHUNK)
         except zlib.error as exc:
@@ -264,7 +267,7 @@ def _iso_utc(value: str | None) -> str:
     """A WARC-Date as ISO 8601 UTC with a Z, to the second (now, if it is missing or unreadable)."""
     if value:
         try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(_FRACTION.sub("", value.strip()).replace("Z", "+00:00"))
         except ValueError:
             return utc_now()
         if moment.tzinfo is None:

@@ -17,8 +17,8 @@ a page is a wall only when it has the wall's *structure*:
   (``cf-chl``, ``__cf_chl``, ``challenge-platform``) on a page titled
   "Just a moment..." / "Attention Required! | Cloudflare", or on a
   403/429/503 with almost no text;
-- login wall: a page with almost no text whose every form asks for a
-  password, or a redirect to a login URL (:func:`is_login_redirect`).
+- login wall: a page with almost no text whose every visible form asks for
+  a password, or a redirect to a login URL (:func:`is_login_redirect`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ _CF_MARKERS = ("cf-chl", "__cf_chl", "cf_chl_opt", "challenge-platform", "cf-bro
 _CF_TITLES = ("just a moment...", "just a moment\u2026", "attention required! | cloudflare")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.S)
 _FORM = re.compile(r"<form\b.*?(?:</form\s*>|$)", re.S)
+_HIDDEN_TAG = re.compile(r"<[^>]*(?:display\s*:\s*none|\shidden[\s=>])")
 _PASSWORD_INPUT = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?password\b")
-_INVISIBLE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>|<!--.*?-->", re.S)
+_INVISIBLE = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->", re.S)
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 _LOGIN_PATH = re.compile(
@@ -135,7 +136,7 @@ def _is_cloudflare(page: _PageFacts) -> bool:
 def _is_login_wall(page: _PageFacts) -> bool:
     if page.status is None or not 200 <= page.status < 300:
         return False
-    forms = _FORM.findall(page.text)
+    forms = [form for form in _FORM.findall(page.text) if not _HIDDEN_TAG.match(form)]
     if not forms or not all(_PASSWORD_INPUT.search(form) for form in forms):
         return False
     return page.little_text

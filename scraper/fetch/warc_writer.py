@@ -16,13 +16,13 @@ import hashlib
 import os
 import uuid
 import zlib
-from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 
 from scraper._version import __version__
 from scraper.errors import ScraperError
+from scraper.fetch.archive import _iso_utc
 from scraper.fetch.result import FetchResult, utc_now
 
 try:
@@ -47,18 +47,6 @@ class WarcWriterError(ScraperError):
 
 def _digest(data: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
-
-
-def _warc_date(value: str | None) -> str:
-    if value:
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return utc_now()
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return utc_now()
 
 
 def _one_line(value: str) -> str:
@@ -143,13 +131,8 @@ def _starts_as_warc(fh) -> bool:
     return b"WARC/".startswith(out[:5]) if len(out) < 5 else out.startswith(b"WARC/")
 
 
-def complete_length(fh) -> int:
-    """The length of the file's longest prefix made of complete gzip WARC members.
-
-    Searched from the end, so reopening a large file costs about one record's
-    decompression, not the whole file's.
-    """
-    size = fh.seek(0, os.SEEK_END)
+def _complete_members_backwards(fh, size: int):
+    """(start, end) of each complete WARC gzip member, the last in the file first."""
     top = size
     while top > 0:
         low = max(0, top - _CHUNK)
@@ -160,10 +143,29 @@ def complete_length(fh) -> int:
             if low + at < top:
                 end = _member_end(fh, low + at)
                 if end is not None:
-                    return end
+                    yield low + at, end
             at = window.rfind(_GZIP_MAGIC, 0, at)
         top = low
-    return 0
+
+
+def complete_length(fh) -> int:
+    """The length of the file's longest prefix that ends with a complete gzip WARC member.
+
+    Searched from the end, so reopening a large file costs about one record's
+    decompression, not the whole file's.  A member found inside another one
+    (a small .warc.gz stored verbatim in an incompressible body) is not taken
+    for the last record: real members never overlap.
+    """
+    size = fh.seek(0, os.SEEK_END)
+    last: tuple[int, int] | None = None
+    for start, end in _complete_members_backwards(fh, size):
+        if last is None or end > last[0]:  # the first found, or one that encloses it
+            last = (start, end)
+            if end == size:
+                return size
+            continue
+        break  # a complete member that ends before the last one starts: the last one is real
+    return last[1] if last is not None else 0
 
 
 class WarcWriter:
@@ -186,7 +188,7 @@ class WarcWriter:
                 try:
                     fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
-                    raise WarcWriterError(f"{self.path} is being written by another process") from None
+                    raise WarcWriterError(f"{self.path} is already open in another WarcWriter (this process or another)") from None
             self._prepare()
         except BaseException:
             self._fh.close()
@@ -243,7 +245,7 @@ class WarcWriter:
         uri = (result.final_url or result.url).strip().replace(" ", "%20")
         block, payload = _http_block(result)
         fields = [
-            ("WARC-Date", _warc_date(result.fetched_at)),
+            ("WARC-Date", _iso_utc(result.fetched_at)),
             ("WARC-Target-URI", uri),
             ("WARC-Payload-Digest", _digest(payload)),
             ("WARC-Block-Digest", _digest(block)),
