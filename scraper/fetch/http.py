@@ -280,6 +280,8 @@ class HttpFetcher:
                 limit = self._body_limit(exchange, purpose)
                 if limit is not None:
                     await _read_body(response, exchange, limit, truncate=purpose.truncate or not _is_success(exchange.status))
+                if exchange.failure == "decode_error" and not _is_success(exchange.status):
+                    _set_failure(exchange, None, None)  # an unreadable error page is still just its status
         except httpx.TimeoutException as exc:
             _set_failure(exchange, "timeout", f"{url} timed out ({type(exc).__name__})")
         except httpx.DecodingError as exc:
@@ -392,7 +394,7 @@ def _status_detail(exchange: _Exchange) -> str:
     return detail
 
 
-def _set_failure(exchange: _Exchange, kind: str, detail: str) -> None:
+def _set_failure(exchange: _Exchange, kind: str | None, detail: str | None) -> None:
     exchange.failure, exchange.detail = kind, detail
 
 

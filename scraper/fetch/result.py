@@ -26,7 +26,9 @@ FAILURE_KINDS = (
     "redirect_loop",  # redirects went round or past REDIRECT_MAX_TIMES
     "redirect_refused",  # redirect to a non-HTTP scheme, or to a private address when not allowed
     "invalid_url",  # not an http(s) URL we can fetch
-    "decode_error",  # a corrupt compressed body
+    "decode_error",  # a corrupt compressed body, or an archive record that cannot be read
+    "not_found",  # a file that does not exist, a glob that matches nothing
+    "unreadable",  # a directory, permission denied, an I/O error
 )
 
 
@@ -77,9 +79,11 @@ class FetchResult:
 
     def page(self) -> RawPage:
         """The body as a raw page for the extractors."""
+        if self.source == "file":
+            return RawPage(body=self.body, kind="file", path=self.url, fetched_at=None)
         return RawPage(
             body=self.body,
-            kind="warc" if self.source == "warc" else "http" if self.source == "http" else "file",
+            kind="warc" if self.source == "warc" else "http",
             url=self.final_url or self.url,
             fetched_at=self.fetched_at,
             encoding=charset_of(self.headers.get("content-type")),

@@ -1,0 +1,272 @@
+"""Reading pages out of WARC and WET files built here with warcio's writer."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from pathlib import Path
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from scraper.fetch.archive import MAX_RECORD_SIZE, is_archive_path, iter_archive
+from tests.conftest import FIXTURES, SAMPLES
+
+MADE = sorted((FIXTURES / "textrender_made").glob("made-00[1-3]-*.txt"))
+SEED_TEXT = (SAMPLES / "realself-000-botox-atrophy.txt").read_bytes()
+SEED_URL = "https://www.realself.com/question/dont-lose-true-for-botox-paralyse-muscles"
+SO_HTML = (FIXTURES / "html" / "stackoverflow-6377231" / "page.html").read_bytes()
+SO_URL = "https://stackoverflow.com/questions/6377231/avoid-warnings-on-404-during-django-test-runs"
+DATE = "2024-03-01T12:00:00Z"
+
+
+def made_url(path: Path) -> str:
+    return "https://www.realself.com/question/" + path.stem.split("-", 2)[2]
+
+
+def wet_pages() -> list[tuple[str, bytes]]:
+    pages = [(SEED_URL, SEED_TEXT)] + [(made_url(p), p.read_bytes()) for p in MADE]
+    pages.insert(2, ("https://www.realself.com/review/not-a-question", b"A review page, not a question.\n"))
+    return pages
+
+
+def build(records: list[dict], *, gz: bool) -> tuple[bytes, list[int]]:
+    """Archive bytes written by warcio, with the offset where each record starts."""
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=gz)
+    offsets = []
+    for spec in records:
+        offsets.append(buf.tell())
+        if "raw" in spec:  # a hand-made record warcio would refuse to write
+            buf.write(gzip.compress(spec["raw"]) if gz else spec["raw"])
+            continue
+        kind = spec["type"]
+        if kind == "warcinfo":
+            record = writer.create_warcinfo_record("test.warc.gz", {"software": "warcio for tests"})
+        elif kind in ("response", "request"):
+            status_line = spec.get("status", "200 OK") if kind == "response" else spec.get("status", "GET / HTTP/1.1")
+            http = StatusAndHeaders(status_line, spec.get("headers", []), protocol="HTTP/1.1" if kind == "response" else "")
+            record = writer.create_warc_record(
+                spec["uri"], kind, payload=io.BytesIO(spec.get("body", b"")), http_headers=http,
+                warc_headers_dict={"WARC-Date": spec.get("date", DATE)},
+            )
+        else:  # conversion, metadata
+            record = writer.create_warc_record(
+                spec["uri"], kind, payload=io.BytesIO(spec["body"]),
+                warc_content_type="text/plain" if kind == "conversion" else "application/warc-fields",
+                warc_headers_dict={"WARC-Date": spec.get("date", DATE)},
+            )
+        writer.write_record(record)
+    return buf.getvalue(), offsets
+
+
+def wet_records() -> list[dict]:
+    return [{"type": "warcinfo"}] + [{"type": "conversion", "uri": u, "body": b} for u, b in wet_pages()]
+
+
+def warc_records() -> list[dict]:
+    html_headers = [("Content-Type", "text/html; charset=utf-8"), ("Server", "nginx"), ("X-Frame-Options", "SAMEORIGIN")]
+    return [
+        {"type": "warcinfo"},
+        {"type": "request", "uri": SO_URL, "headers": [("Host", "stackoverflow.com")]},
+        {"type": "response", "uri": SO_URL, "headers": html_headers, "body": SO_HTML, "date": "2024-03-01T12:00:00.123456Z"},
+        {"type": "metadata", "uri": SO_URL, "body": b"fetchTimeMs: 120\r\n"},
+        {"type": "response", "uri": SEED_URL, "headers": [("Content-Type", "text/plain")], "body": SEED_TEXT},
+    ]
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_wet_conversion_records(tmp_path: Path, gz: bool) -> None:
+    data, _ = build(wet_records(), gz=gz)
+    results = list(iter_archive(write(tmp_path, "pages.wet.gz" if gz else "pages.wet", data)))
+    assert [(r.url, r.body) for r in results] == wet_pages()
+    for result in results:
+        assert result.ok and result.failure is None
+        assert result.status == 200
+        assert result.headers == {"content-type": "text/plain; charset=utf-8"}
+        assert result.final_url == result.url
+        assert result.fetched_at == DATE
+        assert result.source == "warc"
+    page = results[0].page()
+    assert page.kind == "warc" and page.url == SEED_URL and page.encoding == "utf-8"
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_warc_response_records(tmp_path: Path, gz: bool) -> None:
+    data, _ = build(warc_records(), gz=gz)
+    results = list(iter_archive(write(tmp_path, "pages.warc.gz" if gz else "pages.warc", data)))
+    assert [r.url for r in results] == [SO_URL, SEED_URL]  # warcinfo, request, metadata skipped
+    html = results[0]
+    assert html.ok and html.status == 200 and html.body == SO_HTML
+    assert html.final_url == SO_URL
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.headers["x-frame-options"] == "SAMEORIGIN"
+    assert all(name == name.lower() for name in html.headers)
+    assert html.fetched_at == "2024-03-01T12:00:00Z"
+    assert html.page().encoding == "utf-8"
+    assert results[1].body == SEED_TEXT
+
+
+def test_whole_file_gzip_stream(tmp_path: Path) -> None:
+    """A WARC gzipped as one stream (``gzip file.warc``) rather than per record reads the same."""
+    data, _ = build(warc_records() + wet_records(), gz=False)
+    path = write(tmp_path, "whole.warc.gz", gzip.compress(data))
+    results = list(iter_archive(path))
+    assert [r.url for r in results] == [SO_URL, SEED_URL] + [u for u, _ in wet_pages()]
+    assert all(r.ok for r in results)
+    assert [r.url for r in iter_archive(path, url_pattern="made-|stackoverflow")] == [SO_URL]
+
+
+def test_transfer_and_content_encoding_are_removed(tmp_path: Path) -> None:
+    packed = gzip.compress(SEED_TEXT)
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(packed[i : i + 1000]), packed[i : i + 1000]) for i in range(0, len(packed), 1000))
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked")]
+    records = [
+        {"type": "response", "uri": SEED_URL, "headers": headers, "body": chunked + b"0\r\n\r\n"},
+        # Common Crawl style: stored decoded, the header kept
+        {"type": "response", "uri": SEED_URL + "?2", "headers": headers, "body": SEED_TEXT},
+        {"type": "response", "uri": SEED_URL + "?3", "headers": [("Content-Encoding", "deflate")], "body": __import__("zlib").compress(SEED_TEXT)},
+    ]
+    data, _ = build(records, gz=True)
+    results = list(iter_archive(write(tmp_path, "enc.warc.gz", data)))
+    assert [r.body for r in results] == [SEED_TEXT] * 3
+    assert all(r.ok for r in results)
+
+
+def test_url_pattern_filters_before_the_block_is_read(tmp_path: Path) -> None:
+    bad_http = b"this is not an HTTP response\r\n\r\nbody"
+    junk = (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: https://example.com/broken\r\nWARC-Date: " + DATE.encode()
+        + b"\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(bad_http), bad_http)
+    )
+    records = wet_records()
+    records.insert(2, {"raw": junk})
+    data, _ = build(records, gz=True)
+    path = write(tmp_path, "mixed.warc.gz", data)
+    wanted = [u for u, _ in wet_pages() if "realself.com/question/" in u]
+    assert [r.url for r in iter_archive(path, url_pattern=r"realself\.com/question/")] == wanted
+    assert [r.url for r in iter_archive(path, url_pattern=re.compile("made-|dont-lose"))] == [SEED_URL]
+    # unfiltered, the broken record is parsed and reported
+    everything = list(iter_archive(path))
+    assert [r.failure for r in everything].count("decode_error") == 1
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_bad_http_header_block_is_one_failure(tmp_path: Path, gz: bool) -> None:
+    bad_http = b"<html>no status line</html>"
+    raw = (
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: https://example.com/bad\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+        b"Content-Type: application/http; msgtype=response\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (len(bad_http), bad_http)
+    )
+    records = warc_records()
+    records.insert(3, {"raw": raw})
+    data, offsets = build(records, gz=gz)
+    results = list(iter_archive(write(tmp_path, "bad.warc", data)))
+    assert [r.url for r in results] == [SO_URL, "https://example.com/bad", SEED_URL]
+    bad = results[1]
+    assert bad.failure == "decode_error" and not bad.ok
+    assert f"offset {offsets[3]}" in bad.detail and "status line" in bad.detail
+    assert results[2].ok
+
+
+def test_corrupt_gzip_member_in_the_middle_is_skipped(tmp_path: Path) -> None:
+    data, offsets = build(wet_records(), gz=True)
+    broken = bytearray(data)
+    middle = (offsets[2] + offsets[3]) // 2  # inside the deflate data of record 2
+    broken[middle : middle + 40] = b"\x00" * 40
+    results = list(iter_archive(write(tmp_path, "broken.wet.gz", bytes(broken))))
+    pages = wet_pages()
+    assert [r.url for r in results if r.ok] == [u for i, (u, _) in enumerate(pages) if i != 1]
+    failures = [r for r in results if not r.ok]
+    assert len(failures) == 1 and failures[0].failure == "decode_error"
+    assert f"offset {offsets[2]}" in failures[0].detail
+    assert results[1] is failures[0]  # in file order
+
+
+def test_garbage_between_plain_records_resyncs(tmp_path: Path) -> None:
+    data, offsets = build(wet_records(), gz=False)
+    cut = offsets[3]
+    damaged = data[:cut] + b"some garbage that is no record\r\n" * 3 + data[cut:]
+    results = list(iter_archive(write(tmp_path, "damaged.wet", damaged)))
+    assert [r.url for r in results if r.ok] == [u for u, _ in wet_pages()]
+    failures = [r for r in results if not r.ok]
+    assert len(failures) == 1 and f"offset {cut}" in failures[0].detail
+
+
+@pytest.mark.parametrize("delta", [+40, -40], ids=["too-long", "too-short"])
+def test_wrong_content_length_loses_only_its_record(tmp_path: Path, delta: int) -> None:
+    data, offsets = build(wet_records(), gz=False)
+    start, end = offsets[2], offsets[3]
+    record = data[start:end]
+    length = int(re.search(rb"Content-Length: (\d+)", record).group(1))
+    record = record.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length + delta))
+    results = list(iter_archive(write(tmp_path, "lying.wet", data[:start] + record + data[end:])))
+    pages = wet_pages()
+    assert [r.url for r in results if r.ok] == [u for i, (u, _) in enumerate(pages) if i != 1]
+    assert all(r.body == dict(pages)[r.url] for r in results if r.ok)
+    failures = [r for r in results if not r.ok]
+    assert len(failures) == 1 and f"offset {start}" in failures[0].detail and "Content-Length" in failures[0].detail
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_truncated_file_ends_with_one_failure(tmp_path: Path, gz: bool) -> None:
+    data, offsets = build(wet_records(), gz=gz)
+    last = offsets[-1]
+    cut = data[: last + (len(data) - last) // 2]
+    results = list(iter_archive(write(tmp_path, "cut.wet.gz" if gz else "cut.wet", cut)))
+    assert [r.url for r in results[:-1]] == [u for u, _ in wet_pages()[:-1]]
+    assert all(r.ok for r in results[:-1])
+    final = results[-1]
+    assert final.failure == "decode_error"
+    assert f"truncated at offset {last}" in final.detail
+
+
+def test_not_an_archive_gives_one_failure(tmp_path: Path) -> None:
+    results = list(iter_archive(write(tmp_path, "notes.warc", b"just some notes\nnothing else\n")))
+    assert len(results) == 1 and results[0].failure == "decode_error" and "offset 0" in results[0].detail
+    assert list(iter_archive(write(tmp_path, "empty.warc.gz", b""))) == []
+
+
+def test_oversized_record_is_a_failure_and_the_walk_goes_on(tmp_path: Path) -> None:
+    data, _ = build(warc_records(), gz=True)
+    results = list(iter_archive(write(tmp_path, "big.warc.gz", data), max_record_size=100_000))
+    assert [(r.url, r.failure) for r in results] == [(SO_URL, "too_large"), (SEED_URL, None)]
+    assert MAX_RECORD_SIZE == 20 * 1024 * 1024
+
+
+def test_archived_error_status_is_an_http_error(tmp_path: Path) -> None:
+    records = [
+        {"type": "response", "uri": "https://example.com/gone", "status": "404 Not Found", "body": b"<h1>gone</h1>"},
+        {"type": "response", "uri": "https://example.com/moved", "status": "301 Moved Permanently",
+         "headers": [("Location", "https://example.com/new")]},
+    ]
+    data, _ = build(records, gz=True)
+    gone, moved = iter_archive(write(tmp_path, "errors.warc.gz", data))
+    assert (gone.status, gone.failure, gone.body) == (404, "http_error", b"<h1>gone</h1>")
+    assert moved.status == 301 and "https://example.com/new" in moved.detail
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("CC-MAIN-2024-10-00000.warc.gz", True),
+        ("x.warc", True),
+        ("x.WET.GZ", True),
+        ("CC-MAIN-x.warc.wet.gz", True),
+        ("x.wet", True),
+        ("x.arc.gz", False),
+        ("x.txt.gz", False),
+        ("warc", False),
+    ],
+)
+def test_is_archive_path(name: str, expected: bool) -> None:
+    assert is_archive_path(name) is expected
+    assert is_archive_path(Path("dir") / name) is expected
