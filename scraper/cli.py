@@ -8,8 +8,6 @@ always leaves a clean JSON Lines file.
 
 from __future__ import annotations
 
-import glob
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -18,8 +16,10 @@ from pathlib import Path
 import click
 
 from scraper._version import __version__
-from scraper.errors import ExtractionError, InputError
+from scraper.errors import ExtractionError
 from scraper.extract.api import Explained, extract_page_explained
+from scraper.fetch.files import iter_files
+from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
 from scraper.output import AtomicTextFile
 from scraper.page import RawPage
@@ -28,61 +28,32 @@ from scraper.sites import SITES
 
 __all__ = ["main"]
 
-_GLOB_CHARS = set("*?[")
-
-
-def _expand(paths: tuple[str, ...]) -> Iterator[tuple[str, str | None]]:
-    """(path as given or as the glob matched it, error or None), in the order given."""
-    for path in paths:
-        if path == "-" or os.path.lexists(path) or not (_GLOB_CHARS & set(path)):
-            yield path, None
-            continue
-        matches = sorted(glob.glob(path, recursive=True))
-        if not matches:
-            yield path, "no file matches this pattern"
-        for match in matches:
-            if not os.path.isdir(match):
-                yield match, None
-
-
-def _read(path: str) -> RawPage:
-    if path == "-":
-        return RawPage(body=sys.stdin.buffer.read(), kind="stdin", path="-")
-    target = Path(path)
-    if target.is_dir():
-        raise InputError("is a directory; give the files in it, e.g. 'DIR/*.txt'")
-    try:
-        body = target.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file") from None
-    except OSError as exc:
-        raise InputError(exc.strerror or str(exc)) from None
-    return RawPage(body=body, kind="file", path=path)
-
-
-def _pages(inputs: list[tuple[str, str | None]], url: str | None, url_pattern: str | None) -> Iterator[tuple[str, RawPage | None, str | None]]:
+def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None) -> Iterator[tuple[str, RawPage | None, str | None]]:
     """(label, raw page or None, problem or None) for every input, archives opened record by record."""
     from scraper.fetch.archive import is_archive_path, iter_archive
 
-    for path, problem in inputs:
-        if problem is not None:
-            yield path, None, problem
-        elif path != "-" and is_archive_path(path) and os.path.isfile(path):
-            for result in iter_archive(path, url_pattern=url_pattern):
-                label = f"{path} [{result.url}]"
-                if result.failure is not None:
-                    yield label, None, f"{result.failure}: {result.detail}"
-                else:
-                    page = result.page()
-                    yield label, RawPage(body=page.body, kind="warc", url=page.url, path=path, fetched_at=page.fetched_at,
-                                         encoding=page.encoding, headers=page.headers), None
+    for path in paths:
+        if path == "-":
+            yield path, RawPage(body=sys.stdin.buffer.read(), kind="stdin", path="-", url=url), None
+            continue
+        for name, result in iter_files([path]):
+            if result.failure is not None:
+                yield name, None, result.detail or result.failure
+            elif is_archive_path(name):
+                yield from _archive_pages(name, iter_archive(name, url_pattern=url_pattern))
+            else:
+                yield name, RawPage(body=result.body, kind="file", path=name, url=url), None
+
+
+def _archive_pages(path: str, results: Iterator[FetchResult]) -> Iterator[tuple[str, RawPage | None, str | None]]:
+    for result in results:
+        label = f"{path} [{result.url}]"
+        if result.failure is not None:
+            yield label, None, f"{result.failure}: {result.detail}"
         else:
-            try:
-                raw = _read(path)
-            except InputError as exc:
-                yield path, None, str(exc)
-                continue
-            yield path, (RawPage(body=raw.body, kind=raw.kind, path=raw.path, url=url) if url else raw), None
+            page = result.page()
+            yield label, RawPage(body=page.body, kind="warc", url=page.url, path=path, fetched_at=page.fetched_at,
+                                 encoding=page.encoding, headers=page.headers), None
 
 
 def _error(path: str, reason: str) -> None:
@@ -106,12 +77,11 @@ def cli() -> None:
 def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool,
             url_pattern: str | None) -> None:
     """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET file gives one per record)."""
-    inputs = list(_expand(paths))
-    if url and len(inputs) != 1:
-        raise click.UsageError(f"--url names one page but {len(inputs)} inputs were given")
+    if url and (len(paths) != 1 or set(paths[0]) & set("*?[")):
+        raise click.UsageError(f"--url names one page but {len(paths)} inputs were given")
     failed = pages = answers = 0
     with AtomicTextFile(output) as out:
-        for label, raw, problem in _pages(inputs, url, url_pattern):
+        for label, raw, problem in _pages(paths, url, url_pattern):
             record = None
             if problem is None and raw is not None:
                 try:

@@ -116,7 +116,7 @@ class _PageFacts:
 
 
 def _is_perimeterx(page: _PageFacts) -> bool:
-    if _PX_ELEMENT.search(page.text):
+    if "px-captcha" in page.text and _PX_ELEMENT.search(page.text):
         return True
     px_header = any(name.startswith("x-px") for name in page.headers)
     px_body = any(marker in page.text for marker in _PX_MARKERS)
@@ -134,7 +134,7 @@ def _is_cloudflare(page: _PageFacts) -> bool:
 
 
 def _is_login_wall(page: _PageFacts) -> bool:
-    if page.status is None or not 200 <= page.status < 300:
+    if page.status is None or not 200 <= page.status < 300 or "password" not in page.text:
         return False
     forms = [form for form in _FORM.findall(page.text) if not _HIDDEN_TAG.match(form)]
     if not forms or not all(_PASSWORD_INPUT.search(form) for form in forms):
