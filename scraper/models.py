@@ -42,6 +42,7 @@ IsoDate = Annotated[
 # What template junk looks like when it survives into a field: an unrendered
 # expression delimiter pair.  Kept here (not imported from the cleaner) so the
 # model's guard stays independent of the code it guards.
+_OPENERS = ("{{", "{%", "${", "[[", "<<")
 _TEMPLATE_JUNK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{.*?\}|\[\[.*?\]\]|<<.*?>>", re.S)
 
 
@@ -51,7 +52,7 @@ class _Model(BaseModel):
 
 
 def _reject_junk(value: str | None) -> str | None:
-    if value is not None and _TEMPLATE_JUNK.search(value):
+    if value is not None and any(d in value for d in _OPENERS) and _TEMPLATE_JUNK.search(value):
         raise ValueError(f"still holds unrendered template junk: {value[:80]!r}")
     return value
 

@@ -159,3 +159,20 @@ def test_warc_out_keeps_every_fetched_response_for_later(server: ServerThread, t
     again = {r.url: scraper.extract_page(a.page()) for a in archived for r in records if a.url == r.url}
     for record in records:
         assert again[record.url].answers == record.answers
+
+
+def test_async_crawl_yields_the_same_records(server: ServerThread, tmp_path: Path) -> None:
+    import asyncio
+
+    async def collect() -> list[str]:
+        return [r.url async for r in scraper.acrawl([server.base + "/questions"], state=tmp_path / "s.db", **FAST)]
+
+    assert sorted(asyncio.run(collect())) == sorted(server.base + q for q in server.site.questions)
+
+
+def test_politeness_delay_holds_across_the_whole_crawl(server: ServerThread, tmp_path: Path) -> None:
+    list(scraper.crawl([server.base + "/questions"], state=tmp_path / "s.db", DOWNLOAD_DELAY=0.15,
+                       CONCURRENT_REQUESTS=4, CONCURRENT_REQUESTS_PER_DOMAIN=1, CLOSESPIDER_PAGECOUNT=6))
+    starts = sorted(hit.at for hit in server.site.hits)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert len(starts) >= 6 and min(gaps) >= 0.14, gaps  # measured at the server, robots.txt included

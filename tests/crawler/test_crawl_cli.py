@@ -102,3 +102,13 @@ def test_extract_reads_pages_out_of_a_warc(server: ServerThread, tmp_path: Path)
     records = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(records) == 6
     assert all(r["source"]["kind"] == "warc" and "/question/" in r["url"] for r in records)
+
+
+def test_progress_lines_when_not_on_a_terminal_and_verbose_records(server: ServerThread, tmp_path: Path) -> None:
+    proc = run("crawl", server.base + "/questions", "--state", str(tmp_path / "s.db"), "-v",
+               "-s", "DOWNLOAD_DELAY=0.05", "-s", "LOG_INTERVAL=0.01")
+    assert proc.returncode == 0, proc.stderr
+    assert "fetched," in proc.stderr and "queued" in proc.stderr, "periodic progress lines on a non-terminal"
+    assert proc.stderr.count("scraper: new http") == 6, "-v: a line per record"
+    quiet = run("crawl", server.base + "/questions", "--state", str(tmp_path / "q.db"), "-q", "-s", "DOWNLOAD_DELAY=0")
+    assert quiet.stderr.strip().count("\n") == 0 and "crawl done" in quiet.stderr
