@@ -122,7 +122,7 @@ def strip_template_junk(text: str, replacement: str = " ") -> str:
 
 def _drop_if_code(found: re.Match[str], replacement: str) -> str:
     # An unpaired delimiter is junk only when what it encloses is code, not words.
-    inner = found.group(0).strip("{}% \t")
+    inner = found.group(0).replace(_MARK, " ").strip("{}% \t")
     if not inner or _BARE_IDENTIFIER.fullmatch(inner) or looks_like_code(found.group(0)):
         return replacement
     return found.group(0)
