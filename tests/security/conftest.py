@@ -1,0 +1,3 @@
+"""The fetch tests' local server fixtures, shared here."""
+
+from tests.fetch.conftest import make_server, server  # noqa: F401
