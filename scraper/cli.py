@@ -200,6 +200,7 @@ _STRATEGIES = (
     ("meta", "a site adapter's <meta> fields (RealSelf rs:topic-name)"),
     ("json-ld", "schema.org QAPage/Question/Answer, DiscussionForumPosting, Review in JSON-LD"),
     ("microdata", "the same vocabulary in microdata"),
+    ("rdfa", "the same vocabulary in RDFa Lite (vocab/typeof/property)"),
     ("app-state", "Q&A found by shape in embedded JSON (__NEXT_DATA__, __INITIAL_STATE__, ...)"),
     ("visible-text", "the page's visible text read by the text-render extractor"),
     ("text-render", "text renders (WET records, C4-style dumps): the input is already visible text"),

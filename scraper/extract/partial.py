@@ -73,6 +73,7 @@ class Merged:
 _WORDS = re.compile(r"\w+")
 # Warnings worth keeping from any source, not only from the one whose answers were used.
 _SITE_RULES = frozenset(("site-selectors", "meta"))
+_STRUCTURED = frozenset(("json-ld", "microdata", "rdfa"))
 _ALWAYS_KEPT = frozenset(("location_unsplit", "jsonld_repaired", "jsonld_unreadable"))
 
 
@@ -140,7 +141,7 @@ def merge(partials: list[PartialPage]) -> Merged:
                         provenance[f"answers[{i + 1}].{name}"] = other.strategy
             if len(other.answers or []) < len(answers):
                 warnings.append((
-                    "structured_data_disagrees" if other.strategy in ("json-ld", "microdata") else "sources_disagree",
+                    "structured_data_disagrees" if other.strategy in _STRUCTURED else "sources_disagree",
                     f"{other.strategy} shows {len(other.answers or [])} answers, the page {len(answers)}: the page wins",
                 ))
         result.answers = answers
@@ -153,7 +154,7 @@ def merge(partials: list[PartialPage]) -> Merged:
     for partial in found:
         if partial.answers is not None and not partial.answers and result.answers:
             warnings.append((
-                "structured_data_disagrees" if partial.strategy in ("json-ld", "microdata") else "sources_disagree",
+                "structured_data_disagrees" if partial.strategy in _STRUCTURED else "sources_disagree",
                 f"{partial.strategy} shows no answers, the page {len(result.answers)}: the page wins",
             ))
 
@@ -173,7 +174,7 @@ def _merge_count(found: list[PartialPage], result: PartialPage, warnings: list[t
     for partial in found:
         if partial.answer_count is None:
             continue
-        structured = partial.strategy in ("json-ld", "microdata")
+        structured = partial.strategy in _STRUCTURED
         if structured and partial.answer_count < shown:
             warnings.append((
                 "structured_data_disagrees",

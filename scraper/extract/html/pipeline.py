@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scraper.errors import NotAQAPageError
 from scraper.extract.html.appstate import app_state_partial
 from scraper.extract.html.document import HtmlDocument, parse_html
-from scraper.extract.html.schemaorg import jsonld_items, microdata_items
+from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.visible import element_text, link_targets, render_page
 from scraper.extract.partial import Merged, PartialAnswer, PartialPage, merge
@@ -102,6 +102,7 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
     jsonld, notes = jsonld_items(doc.root)
     partials.append(structured_partial(jsonld, doc, exclude, "json-ld", site.author_card))
     partials.append(structured_partial(microdata_items(doc.root), doc, exclude, "microdata", site.author_card))
+    partials.append(structured_partial(rdfa_items(doc.root), doc, exclude, "rdfa", site.author_card))
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
     is_review = any(p.kind == "review" for p in found)

@@ -22,7 +22,7 @@ from lxml.html import HtmlElement
 
 from scraper.extract.html.visible import element_text
 
-__all__ = ["Item", "jsonld_items", "microdata_items"]
+__all__ = ["Item", "jsonld_items", "microdata_items", "rdfa_items"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ENTITY = re.compile(r"&(?:quot|amp|lt|gt|apos|#\d+|#x[0-9a-f]+);", re.I)
@@ -196,30 +196,38 @@ def _element_value(element: HtmlElement) -> str | None:
     return element_text(element)
 
 
-def _owner(element: HtmlElement) -> HtmlElement | None:
-    """The item an ``itemprop`` element belongs to: its nearest ``itemscope`` ancestor."""
+def _owner(element: HtmlElement, scope_attr: str) -> HtmlElement | None:
+    """The item a property element belongs to: its nearest scope-making ancestor."""
     for ancestor in element.iterancestors():
-        if ancestor.get("itemscope") is not None:
+        if ancestor.get(scope_attr) is not None:
             return ancestor
     return None
 
 
-def microdata_items(root: HtmlElement) -> list[Item]:
-    """Top-level microdata items: ``itemscope`` elements that are no other item's property.
-
-    XPath finds the few elements that take part (the C side does the walk), then each
-    property is given to its nearest ``itemscope`` ancestor, in document order.
-    """
-    scopes = root.xpath("//*[@itemscope]")
+def _attribute_items(root: HtmlElement, scope_attr: str, type_attr: str, prop_attr: str, syntax: str) -> list[Item]:
+    """Items of an attribute syntax: microdata (itemscope/itemtype/itemprop) or RDFa Lite
+    (typeof/typeof/property).  XPath finds the few elements that take part (the C side does
+    the walk), then each property is given to its nearest scope, in document order."""
+    scopes = root.xpath(f"//*[@{scope_attr}]")
     if not scopes:
         return []
-    items = {scope: Item(types=_type_names(scope.get("itemtype")), syntax="microdata", element=scope) for scope in scopes}
-    for element in root.xpath("//*[@itemprop]"):
-        owner = _owner(element)
+    items = {scope: Item(types=_type_names(scope.get(type_attr)), syntax=syntax, element=scope) for scope in scopes}
+    for element in root.xpath(f"//*[@{prop_attr}]"):
+        owner = _owner(element, scope_attr)
         item = items.get(owner) if owner is not None else None
         if item is None:
             continue
         value: Any = items[element] if element in items else element
-        for name in element.get("itemprop", "").split():
-            item.props.setdefault(name.rsplit("/", 1)[-1], []).append(value)
-    return [items[scope] for scope in scopes if not scope.get("itemprop")]
+        for name in element.get(prop_attr, "").split():
+            item.props.setdefault(name.rsplit("/", 1)[-1].rsplit(":", 1)[-1], []).append(value)
+    return [items[scope] for scope in scopes if not scope.get(prop_attr)]
+
+
+def microdata_items(root: HtmlElement) -> list[Item]:
+    """Top-level microdata items: ``itemscope`` elements that are no other item's property."""
+    return _attribute_items(root, "itemscope", "itemtype", "itemprop", "microdata")
+
+
+def rdfa_items(root: HtmlElement) -> list[Item]:
+    """Top-level RDFa Lite items (``vocab="https://schema.org/" typeof="Question"``, ``property``)."""
+    return _attribute_items(root, "typeof", "typeof", "property", "rdfa")

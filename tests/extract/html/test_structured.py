@@ -339,3 +339,32 @@ def test_stated_count_equal_to_shown_gives_no_warning() -> None:
     record = scraper.extract(jsonld_page(json.dumps(QAPAGE)))
     assert record.answer_count == len(record.answers) == 2
     assert "answer_count_mismatch" not in codes(record)
+
+
+RDFA_PAGE = """<!doctype html><html><head><title>RDFa</title></head><body>
+<!-- MADE test input: a schema.org QAPage in RDFa Lite, modelled on the microdata pages in tests/fixtures/html -->
+<div vocab="https://schema.org/" typeof="QAPage">
+ <div property="mainEntity" typeof="Question">
+  <h1 property="name">Can filler migrate after a massage?</h1>
+  <div property="text"><p>I had a facial massage a week after filler.</p></div>
+  <span property="answerCount" content="2">2 answers</span>
+  <div property="acceptedAnswer" typeof="Answer">
+   <div property="text"><p>Firm massage in the first two weeks can move it.</p><p>Ask before any massage.</p></div>
+   <span property="upvoteCount">7</span><time property="dateCreated" datetime="2021-03-04T10:00:00">March 4</time>
+   <div property="author" typeof="Person"><a property="url" href="/dr/ana-lima"><span property="name">Ana Lima, MD</span></a></div>
+  </div>
+  <div property="suggestedAnswer" typeof="Answer"><div property="text">Usually not after two weeks.</div></div>
+ </div>
+</div></body></html>"""
+
+
+def test_rdfa_qapage_gives_the_record() -> None:
+    record = scraper.extract(RDFA_PAGE.encode(), url="https://example.org/q/1")
+    assert record.question.title == "Can filler migrate after a massage?"
+    assert record.answer_count == 2
+    first, second = record.answers
+    assert first.body == "Firm massage in the first two weeks can move it.\n\nAsk before any massage."
+    assert (first.votes, first.posted_at) == (7, "2021-03-04T10:00:00")
+    assert first.author is not None and (first.author.name, first.author.profile_url) == ("Ana Lima, MD", "https://example.org/dr/ana-lima")
+    assert second.body == "Usually not after two weeks." and second.author is None
+    assert "rdfa" in record.source.extractor.name
