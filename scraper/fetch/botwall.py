@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
 __all__ = ["BOT_WALL_NAMES", "detect_bot_wall", "is_login_redirect", "is_login_url", "wall_detail"]
@@ -42,17 +42,19 @@ LITTLE_TEXT = 1500
 """Visible characters below which a page counts as "almost no text"."""
 WALL_STATUSES = frozenset({403, 429, 503})
 
-_PX_ELEMENT = re.compile(r"<[a-z][a-z0-9]*\b[^>]*\bid\s*=\s*[\"']?px-captcha\b")
 _PX_MARKERS = ("_pxcaptcha", "px-captcha", "captcha.px-cdn.net", "px-cloud.net/captcha")
 _CF_MARKERS = ("cf-chl", "__cf_chl", "cf_chl_opt", "challenge-platform", "cf-browser-verification")
 _CF_TITLES = ("just a moment...", "just a moment\u2026", "attention required! | cloudflare")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.S)
-_FORM = re.compile(r"<form\b.*?(?:</form\s*>|$)", re.S)
-_HIDDEN_TAG = re.compile(r"<[^>]*(?:display\s*:\s*none|\shidden[\s=>])")
-_PASSWORD_INPUT = re.compile(r"<input\b[^>]*\btype\s*=\s*[\"']?password\b")
-_INVISIBLE = re.compile(r"<(script|style|template)\b.*?</\1\s*>|<!--.*?-->", re.S)
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
+# Scans use str.find with bounded windows, never a regex that can backtrack over a whole
+# hostile body (``<a <a <a ...`` with no ``>`` made a naive tag regex quadratic).
+TAG_WINDOW = 2000
+"""Characters looked back from an attribute value to find its tag's ``<``."""
+MAX_HITS = 50
+"""Occurrences of a marker examined; challenge pages have a handful."""
+_ATTR_BEFORE_VALUE = {name: re.compile(rf"\s{name}\s*=\s*[\"']?$") for name in ("id", "type")}
+_HIDDEN = re.compile(r"display\s*:\s*none|\shidden[\s=>]|\shidden$")
+_RAW_TEXT_TAG = re.compile(r"<(script|style|template)\b")
+_VALUE_END = frozenset("\"' \t\r\n>/")
 _LOGIN_PATH = re.compile(
     r"(?:^|/)(?:login|log-in|log_in|signin|sign-in|sign_in|logon|auth/login|account/login|accounts/login)"
     r"(?:\.[a-z]+)?/?$"
@@ -111,12 +113,18 @@ class _PageFacts:
 
     @property
     def title(self) -> str:
-        match = _TITLE.search(self.text)
-        return _SPACE.sub(" ", html.unescape(match.group(1))).strip() if match else ""
+        opening = self.text.find("<title")
+        if opening == -1:
+            return ""
+        inner = self.text.find(">", opening, opening + TAG_WINDOW)
+        closing = self.text.find("</title", inner, inner + TAG_WINDOW) if inner != -1 else -1
+        if closing == -1:
+            return ""
+        return " ".join(html.unescape(self.text[inner + 1 : closing]).split())
 
 
 def _is_perimeterx(page: _PageFacts) -> bool:
-    if "px-captcha" in page.text and _PX_ELEMENT.search(page.text):
+    if _has_attribute_value(page.text, "id", "px-captcha"):  # a real <div id="px-captcha">
         return True
     px_header = any(name.startswith("x-px") for name in page.headers)
     px_body = any(marker in page.text for marker in _PX_MARKERS)
@@ -136,13 +144,67 @@ def _is_cloudflare(page: _PageFacts) -> bool:
 def _is_login_wall(page: _PageFacts) -> bool:
     if page.status is None or not 200 <= page.status < 300 or "password" not in page.text:
         return False
-    forms = [form for form in _FORM.findall(page.text) if not _HIDDEN_TAG.match(form)]
-    if not forms or not all(_PASSWORD_INPUT.search(form) for form in forms):
+    forms = [form for form in _forms(page.text) if not _is_hidden(form)]
+    if not forms or not all(_has_attribute_value(form, "type", "password", tag="input") for form in forms):
         return False
     return page.little_text
 
 
+def _forms(text: str) -> Iterator[str]:
+    """Each ``<form ...>...</form>`` (to the end of the text when unclosed)."""
+    position = text.find("<form")
+    while position != -1:
+        closing = text.find("</form", position)
+        end = len(text) if closing == -1 else closing
+        yield text[position:end]
+        position = text.find("<form", end)
+
+
+def _is_hidden(form: str) -> bool:
+    end = form.find(">", 0, TAG_WINDOW)
+    return bool(_HIDDEN.search(form[: end if end != -1 else TAG_WINDOW]))
+
+
+def _has_attribute_value(text: str, attribute: str, value: str, *, tag: str | None = None) -> bool:
+    """True when some tag (named ``tag``, if given) in ``text`` has ``attribute="value"``."""
+    before_value = _ATTR_BEFORE_VALUE[attribute]
+    position = text.find(value)
+    for _ in range(MAX_HITS):
+        if position == -1:
+            return False
+        after = text[position + len(value) : position + len(value) + 1]
+        opening = text.rfind("<", max(0, position - TAG_WINDOW), position)
+        closed = text.rfind(">", max(0, position - TAG_WINDOW), position)
+        if opening > closed and (not after or after in _VALUE_END):
+            name = text[opening + 1 : opening + 1 + TAG_WINDOW].split(None, 1)[0] if text[opening + 1 : opening + 2].isalpha() else ""
+            if name and (tag is None or name == tag) and before_value.search(text, opening, position):
+                return True
+        position = text.find(value, position + 1)
+    return False
+
+
 def _visible_length(text: str) -> int:
-    """Roughly how many characters a reader sees: scripts, styles, comments and tags removed."""
-    visible = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
-    return len(_SPACE.sub(" ", html.unescape(visible)).strip())
+    """Roughly how many characters a reader sees: tags, comments, scripts and styles left out."""
+    pieces: list[str] = []
+    position = 0
+    while position < len(text):
+        opening = text.find("<", position)
+        if opening == -1:
+            pieces.append(text[position:])
+            break
+        pieces.append(text[position:opening])
+        position = _skip_markup(text, opening)
+    return len(" ".join("".join(pieces).split()))
+
+
+def _skip_markup(text: str, opening: int) -> int:
+    """Where the text goes on after the comment, raw-text element or tag that starts at ``opening``."""
+    if text.startswith("<!--", opening):
+        end = text.find("-->", opening + 4)
+        return len(text) if end == -1 else end + 3
+    raw = _RAW_TEXT_TAG.match(text, opening)
+    if raw is not None:
+        closing = text.find("</" + raw.group(1), opening)
+        return len(text) if closing == -1 else closing
+    end = text.find(">", opening)
+    return len(text) if end == -1 else end + 1

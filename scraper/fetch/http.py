@@ -39,7 +39,7 @@ from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redir
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
 from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
-from scraper.fetch.throttle import HostThrottle
+from scraper.fetch.throttle import HostSlot, HostThrottle
 from scraper.fetch.urls import is_private_host, normalize_url
 from scraper.settings import Settings
 
@@ -211,25 +211,22 @@ class HttpFetcher:
     # -- one hop: retries ---------------------------------------------------------------------------
 
     async def _with_retries(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+        """Attempts at one URL; the host slot is held throughout, so a retry is not queued behind other URLs."""
         tries = 1 + (self.settings.RETRY_TIMES if self.settings.RETRY_ENABLED else 0)
-        attempt = 0
-        while True:
-            attempt += 1
-            exchange = await self._attempt(url, purpose, extra_headers, progress)
-            retry_after = self._retry_after(exchange)
-            if retry_after is not None and retry_after > self.settings.RETRY_AFTER_MAX:
-                raise _Stop(
-                    "rate_limited",
-                    f"{url} answered HTTP {exchange.status} with Retry-After {retry_after:.0f}s, over RETRY_AFTER_MAX={self.settings.RETRY_AFTER_MAX:g}s",
-                    exchange,
-                )
-            if retry_after is not None:
-                self.throttle.penalize(url, retry_after)  # the server's wish holds for the whole host
-            if not self._retryable(exchange):
-                return exchange
-            if attempt >= tries:
-                raise _exhausted(exchange, attempt, retry_after is not None)
-            self.throttle.penalize(url, backoff_delay(attempt, self.settings, self._rng))
+        async with self.throttle.host_slot(url) as slot:
+            for attempt in range(1, tries + 1):
+                exchange = await self._attempt(slot, url, purpose, extra_headers, progress)
+                retry_after = self._retry_after(exchange)
+                if retry_after is not None and retry_after > self.settings.RETRY_AFTER_MAX:
+                    raise _Stop("rate_limited", _retry_after_detail(exchange, retry_after, self.settings.RETRY_AFTER_MAX), exchange)
+                if retry_after is not None:
+                    self.throttle.penalize(url, retry_after)  # the server's wish holds for the whole host
+                if not self._retryable(exchange):
+                    return exchange
+                if attempt == tries:
+                    raise _exhausted(exchange, attempt, retry_after is not None)
+                self.throttle.penalize(url, backoff_delay(attempt, self.settings, self._rng))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _retryable(self, exchange: _Exchange) -> bool:
         if exchange.failure is not None:
@@ -245,8 +242,8 @@ class HttpFetcher:
 
     # -- one attempt: a throttled request -----------------------------------------------------------
 
-    async def _attempt(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
-        async with self.throttle.slot(url):
+    async def _attempt(self, slot: HostSlot, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+        async with slot.request():
             progress.attempts += 1
             if progress.first_start is None:
                 progress.first_start = time.monotonic()
@@ -287,7 +284,7 @@ class HttpFetcher:
         except httpx.DecodingError as exc:
             _set_failure(exchange, "decode_error", f"{url} sent a body that cannot be decoded ({exc})")
         except httpx.TransportError as exc:
-            _set_failure(exchange, "connection_error", f"{url} could not be fetched ({type(exc).__name__}: {exc or 'no detail'})")
+            _set_failure(exchange, "connection_error", f"{url} could not be fetched ({type(exc).__name__}: {str(exc) or 'no detail'})")
         except httpx.InvalidURL as exc:
             _set_failure(exchange, "invalid_url", f"{url} is not a URL httpx accepts ({exc})")
         return exchange
@@ -385,6 +382,10 @@ def _exhausted(exchange: _Exchange, attempts: int, had_retry_after: bool) -> _St
     return _Stop(kind, f"{_status_detail(exchange)} ({tries})", exchange)
 
 
+def _retry_after_detail(exchange: _Exchange, retry_after: float, maximum: float) -> str:
+    return f"{exchange.url} answered HTTP {exchange.status} with Retry-After {retry_after:.0f}s, over RETRY_AFTER_MAX={maximum:g}s"
+
+
 def _status_detail(exchange: _Exchange) -> str:
     status = exchange.status or 0
     detail = f"{exchange.url} answered HTTP {status} {httpx.codes.get_reason_phrase(status)}".rstrip()
@@ -447,6 +448,9 @@ async def _read_body(response: httpx.Response, exchange: _Exchange, limit: int, 
                 break
         else:
             _append(body, decoder.flush(), limit)
+            if decoder.cut_short:
+                _set_failure(exchange, "decode_error", f"{exchange.url} sent a {encoding} body that ends before its compressed stream does")
+                return
     except zlib.error as exc:
         _set_failure(exchange, "decode_error", f"{exchange.url} sent a corrupt {encoding} body ({exc})")
         return
@@ -468,6 +472,8 @@ def _append(body: bytearray, pieces: Iterator[bytes], limit: int) -> bool:
 
 
 class _Identity:
+    cut_short = False
+
     def feed(self, data: bytes) -> Iterator[bytes]:
         if data:
             yield data
@@ -484,8 +490,15 @@ class _Inflater:
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
         self._committed = False
         """Output came (or the raw-deflate fallback was taken): errors from now on are real."""
+        self._fed = False
+
+    @property
+    def cut_short(self) -> bool:
+        """Bytes came but the compressed stream never reached its end: the body was truncated."""
+        return self._fed and not self._zlib.eof
 
     def feed(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
         while True:
             piece = self._decompress(data)
             data = self._zlib.unconsumed_tail

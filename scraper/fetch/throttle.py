@@ -29,13 +29,13 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from scraper.fetch.urls import host_key
 from scraper.settings import Settings
 
-__all__ = ["HostThrottle"]
+__all__ = ["HostSlot", "HostThrottle"]
 
 
 @dataclass
@@ -58,7 +58,18 @@ class _HostState:
 
 
 class HostThrottle:
-    """Shared by every request of a crawl; ``async with throttle.slot(url): <one request>``."""
+    """Shared by every request of a crawl; ``async with throttle.slot(url): <one request>``.
+
+    A fetch that may retry holds its host slot across attempts instead::
+
+        async with throttle.host_slot(url) as slot:
+            async with slot.request():
+                ...  # first attempt
+            async with slot.request():
+                ...  # a retry: spaced like any request, but not queued behind other URLs
+
+    so a retry waits for its backoff, not for every URL queued for the host.
+    """
 
     def __init__(self, settings: Settings, *, rng: random.Random | None = None) -> None:
         self._settings = settings
@@ -68,20 +79,18 @@ class HostThrottle:
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        """Wait for this host's turn, then hold one of its request slots for the body of the block."""
+        """Wait for this host's turn and start time, then count as one request in flight for the block."""
+        async with self.host_slot(url) as held, held.request():
+            yield
+
+    @asynccontextmanager
+    async def host_slot(self, url: str) -> AsyncIterator[HostSlot]:
+        """Hold one of the host's CONCURRENT_REQUESTS_PER_DOMAIN slots; requests are made with ``request()``."""
         state = self._state(self._key(url))
         await state.semaphore.acquire()
         try:
-            await self._wait_for_start(state)
-        except BaseException:
-            state.semaphore.release()
-            raise
-        state.in_flight += 1
-        try:
-            yield
+            yield HostSlot(self, state)
         finally:
-            state.in_flight -= 1
-            self._global.release()
             state.semaphore.release()
 
     def penalize(self, host: str, seconds: float) -> None:
@@ -123,6 +132,16 @@ class HostThrottle:
         crawl_delay = state.crawl_delay if state is not None else 0.0
         return max(self._settings.DOWNLOAD_DELAY, crawl_delay)
 
+    @asynccontextmanager
+    async def _request(self, state: _HostState) -> AsyncIterator[None]:
+        await self._wait_for_start(state)
+        state.in_flight += 1
+        try:
+            yield
+        finally:
+            state.in_flight -= 1
+            self._global.release()
+
     async def _wait_for_start(self, state: _HostState) -> None:
         """Sleep until the host is ready, take a global slot, then book the start (no await in between)."""
         while True:
@@ -160,6 +179,18 @@ class HostThrottle:
     @staticmethod
     def _key(host_or_url: str) -> str:
         return host_key(host_or_url) if "://" in host_or_url else host_or_url.lower()
+
+
+class HostSlot:
+    """One held host slot (from :meth:`HostThrottle.host_slot`); each ``request()`` is one throttled start."""
+
+    def __init__(self, throttle: HostThrottle, state: _HostState) -> None:
+        self._throttle = throttle
+        self._state = state
+
+    def request(self) -> AbstractAsyncContextManager[None]:
+        """Wait until the host may see another request start (delay, penalties, global limit), then run the block."""
+        return self._throttle._request(self._state)
 
 
 async def _sleep_until(moment: float) -> None:

@@ -102,3 +102,14 @@ def test_a_hidden_login_form_on_a_script_rendered_page_is_not_a_wall() -> None:
         b'<input type="password" name="p"></form><script src="/app.js"></script></body></html>'
     )
     assert detect_bot_wall(200, {}, body) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<a id=x " * 60000 + b"px-captcha", b"<form " * 80000 + b"password", b"<script " * 60000, b"<title>" * 80000 + b"cf-chl", b"<" * 500000],
+    ids=["unclosed-tags", "unclosed-forms", "unclosed-scripts", "unclosed-titles", "angle-brackets"],
+)
+def test_hostile_markup_is_scanned_without_backtracking_blowups(body: bytes) -> None:
+    # These bodies made regex-based scanning quadratic (minutes); the scans are linear now.
+    for status in (200, 403):
+        detect_bot_wall(status, {}, body)

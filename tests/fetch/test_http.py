@@ -475,3 +475,35 @@ def test_an_invalid_url_makes_no_request(server: LocalServer) -> None:
     result = fetch_one(quick_settings(), "mailto:someone@example.com")
     assert result.failure == "invalid_url" and result.attempts == 0
     assert server.all_hits() == []
+
+
+def test_a_retry_is_not_queued_behind_other_urls_of_the_host(server: LocalServer) -> None:
+    server.route("/flaky", fails_then_succeeds(503, dict))
+    for i in range(4):
+        server.text(f"/other{i}", PAGE)
+    urls = [server.url("/flaky")] + [server.url(f"/other{i}") for i in range(4)]
+    results = fetch_together(quick_settings(ROBOTSTXT_OBEY=False, CONCURRENT_REQUESTS_PER_DOMAIN=1), urls)
+    assert all(r.ok for r in results)
+    assert [hit.path for hit in server.all_hits()][:2] == ["/flaky", "/flaky"]
+
+
+def test_a_truncated_gzip_body_is_a_decode_error(server: LocalServer) -> None:
+    # Well framed (Content-Length matches what is sent) but the gzip stream stops half-way.
+    async def handler(request: web.Request) -> web.StreamResponse:
+        whole = gzip.compress(PAGE.encode() * 200)
+        return web.Response(body=whole[: len(whole) // 2], headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+
+    server.route("/half", handler)
+    result = fetch_one(quick_settings(ROBOTSTXT_OBEY=False), server.url("/half"))
+    assert result.failure == "decode_error" and "ends before" in (result.detail or "")
+    assert result.body == b""
+
+
+def test_a_raw_deflate_body_is_decoded(server: LocalServer) -> None:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        squeezer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)  # no zlib header, as some servers send it
+        return web.Response(body=squeezer.compress(PAGE.encode()) + squeezer.flush(), headers={"Content-Type": "text/html", "Content-Encoding": "deflate"})
+
+    server.route("/deflated", handler)
+    result = fetch_one(quick_settings(ROBOTSTXT_OBEY=False), server.url("/deflated"))
+    assert result.ok and result.body == PAGE.encode()

@@ -134,3 +134,26 @@ def test_a_cancelled_waiter_gives_its_slot_back() -> None:
 async def _enter(throttle: HostThrottle, url: str) -> None:
     async with throttle.slot(url):
         pass
+
+
+def test_a_held_host_slot_spaces_its_requests_and_keeps_others_out() -> None:
+    throttle = HostThrottle(quick_settings(DOWNLOAD_DELAY=0.1, CONCURRENT_REQUESTS_PER_DOMAIN=1))
+    events: list[tuple[str, float]] = []
+
+    async def retrying() -> None:
+        async with throttle.host_slot("http://one.test/a") as slot:
+            for _ in range(3):
+                async with slot.request():
+                    events.append(("a", time.monotonic()))
+
+    async def other() -> None:
+        await asyncio.sleep(0)  # queue up while the first task holds the slot
+        async with throttle.slot("http://one.test/b"):
+            events.append(("b", time.monotonic()))
+
+    async def main() -> None:
+        await asyncio.gather(retrying(), other())
+
+    asyncio.run(main())
+    assert [name for name, _ in events] == ["a", "a", "a", "b"]
+    assert min(gaps([at for _, at in events])) >= 0.1 - 1e-6
