@@ -68,15 +68,36 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write records to FILE (atomically) instead of stdout.")
+@click.option("-o", "--output", type=click.Path(writable=True), help="Write records to FILE (atomically) instead of stdout; with --engine dask, the output DIR.")
 @click.option("--url", help="The page URL of a single input (sets record.url and helps pick the site).")
 @click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
 @click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
 @click.option("--url-pattern", help="For WARC/WET inputs: only records whose URL matches this regex.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: read WARC/WET files in parallel on a Dask cluster, one task per file, into a directory "
+                   "of partitions with a manifest (-o DIR; resumable). Needs: pip install 'qa-scraper[dask]'.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: a Dask scheduler, e.g. tcp://HOST:8786 (default: a LocalCluster on this machine).")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "parquet"]),
+              help="With --engine dask: the partition format (default jsonl; parquet needs pyarrow).")
+@click.option("--workers", "n_workers", type=int,
+              help="With --engine dask and no --scheduler: worker processes of the LocalCluster (default 2).")
 def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool,
-            url_pattern: str | None) -> None:
+            url_pattern: str | None, engine: str, scheduler: str | None, output_format: str | None,
+            n_workers: int | None) -> None:
     """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET file gives one per record)."""
+    if engine == "dask":
+        from scraper.distributed.cli import extract_with_dask
+
+        sys.exit(extract_with_dask(paths, output, url_pattern=url_pattern, site=site, scheduler=scheduler,
+                                   output_format=output_format, n_workers=n_workers, url=url, pretty=pretty,
+                                   explain=explain))
+    for flag, given in (("--scheduler", scheduler), ("--format", output_format), ("--workers", n_workers)):
+        if given is not None:
+            raise click.UsageError(f"{flag} needs --engine dask")
+    if output and Path(output).is_dir():
+        raise click.UsageError(f"-o {output} is a directory: write a directory of partitions with --engine dask")
     if url and (len(paths) != 1 or set(paths[0]) & set("*?[")):
         raise click.UsageError(f"--url names one page but {len(paths)} inputs were given")
     failed = pages = answers = 0
