@@ -181,4 +181,4 @@ def clean_lines(text: str) -> list[tuple[str, str | None]]:
 
 def clean_line(line: str) -> str:
     """One line of text, cleaned: junk removed, whitespace collapsed; "" when nothing is content."""
-    return " ".join(cleaned or "" for _, cleaned in clean_lines(line)).strip()
+    return " ".join(cleaned for _, cleaned in clean_lines(line) if cleaned)
