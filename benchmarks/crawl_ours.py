@@ -24,6 +24,8 @@ def main() -> None:
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--profile", help="write a cProfile of the crawl to this file")
+    parser.add_argument("--api", choices=("sync", "async"), default="sync",
+                        help="scraper.crawl (a generator driving its own event loop; default) or async for over scraper.acrawl")
     parser.add_argument("--no-extract", action="store_true",
                         help="framework only: every page gives no record (links are still followed)")
     parser.add_argument("--site", default="realself", help="site adapter for every page (default realself; 'auto': by URL/content)")
@@ -59,6 +61,16 @@ def main() -> None:
 
     def run() -> int:
         count = 0
+        if args.api == "async":
+            import asyncio
+
+            async def consume() -> int:
+                n = 0
+                async for _record in scraper.acrawl([args.seed], state=state, output=out, stats=stats, site=site, **settings):
+                    n += 1
+                return n
+
+            return asyncio.run(consume())
         for _record in scraper.crawl([args.seed], state=state, output=out, stats=stats, site=site, **settings):
             count += 1
         return count
@@ -81,6 +93,7 @@ def main() -> None:
     crawl_stats = stats[0].as_dict() if stats else {}
     result = {
         "crawler": "ours",
+        "api": args.api,
         "pages": crawl_stats.get("pages_fetched", 0),
         "failed": sum(crawl_stats.get("failed", {}).values()),
         "records": records,
