@@ -126,7 +126,9 @@ class Crawler:
         self.warc = warc
         self.stats = CrawlStats()
         self.scope = Scope(settings, set())
-        self._emitted: asyncio.Queue[PageRecord | None] = asyncio.Queue()
+        # Bounded: workers wait while the caller has not taken the records yet, so
+        # memory stays flat however slowly the caller consumes (see benchmarks/README.md).
+        self._emitted: asyncio.Queue[PageRecord | None] = asyncio.Queue(maxsize=2 * max(settings.CONCURRENT_REQUESTS, 1))
         self._positions: dict[str, tuple[int, int]] = {}
         self._last_flush = time.monotonic()
         self._unflushed = 0
@@ -295,6 +297,10 @@ class Crawler:
             if self.on_progress:
                 self.on_progress(self.stats, self.store.queued_count())
 
+    def _end_of_records(self, _: object) -> None:
+        # The queue may be full: the end marker waits its turn like any record.
+        self._closing = asyncio.ensure_future(self._emitted.put(None))
+
     async def run(self) -> AsyncIterator[PageRecord]:
         """Crawl until the frontier is empty (or the page limit is reached), yielding emitted records."""
         run_id = self.store.start_run(utc_now())
@@ -304,7 +310,7 @@ class Crawler:
         self._prepare_outputs()
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.CONCURRENT_REQUESTS)]
         done = asyncio.gather(*workers)
-        done.add_done_callback(lambda _: self._emitted.put_nowait(None))
+        done.add_done_callback(self._end_of_records)
         try:
             while (record := await self._emitted.get()) is not None:
                 yield record

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS urls (
     record_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS urls_due ON urls (state, next_fetch_at, seq);
+CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, seq);  -- next_batch: FIFO over queued rows
+CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);           -- MAX(seq) in O(log n), not a scan
 CREATE TABLE IF NOT EXISTS responses (
     url TEXT PRIMARY KEY,
     fetched_at TEXT NOT NULL,
