@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scraper.extract.html.document import HtmlDocument
     from scraper.extract.partial import PartialPage
 
-__all__ = ["ANSWERS_HEADING", "SiteProfile"]
+__all__ = ["ANSWERS_HEADING", "BodyExclusion", "SiteProfile"]
 
 # "Doctor Answers 5", "5 Answers", "Answers (5)", "Expert answers: 5".
 ANSWERS_HEADING = re.compile(
@@ -34,6 +34,43 @@ ANSWERS_HEADING = re.compile(
     r"|(?P<n2>\d[\d,]*)\s+(?:(?:doctor|expert|physician)s?\s+)?answers?",
     re.I,
 )
+
+# A selector with a combinator ("div.post aside") depends on ancestors outside a post body.
+_COMBINATOR = re.compile(r"[\s>+~]")
+_BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
+
+
+class BodyExclusion:
+    """The elements of one page that a site's ``body_exclude`` selectors match.
+
+    Called with an element, says whether it is excluded.  Matching every selector over
+    the whole page costs a walk of the tree per selector, so a body renderer first calls
+    :meth:`within` with the body's element: selectors that only look at the element
+    itself are then matched in that subtree alone (the same elements, far fewer visited);
+    selectors with a combinator are matched once over the page.  Elements that are not in
+    the page (a body parsed from an HTML string) are never excluded.
+    """
+
+    def __init__(self, selectors: tuple[CSSSelector, ...], root: HtmlElement) -> None:
+        self._root = root
+        self._local = tuple(s for s in selectors if not _COMBINATOR.search(_BRACKETED.sub("", s.css).strip()))
+        self._global = tuple(s for s in selectors if s not in self._local)
+        self._matched: set[HtmlElement] | None = None
+        self._searched: set[HtmlElement] = set()
+
+    def within(self, element: HtmlElement) -> Callable[[HtmlElement], bool]:
+        """The test, ready for the elements of ``element``'s subtree."""
+        if self._matched is None:
+            self._matched = {e for selector in self._global for e in selector(self._root)}
+        if element not in self._searched and element.getroottree().getroot() is self._root:
+            self._searched.add(element)
+            self._matched.update(e for selector in self._local for e in selector(element))
+        return self._matched.__contains__
+
+    def __call__(self, element: HtmlElement) -> bool:
+        """Whether ``element`` is excluded (matching over the whole page, once)."""
+        return element in self.within(self._root)
+
 
 PageExtractor = Callable[["HtmlDocument"], "PartialPage | None"]
 AuthorCard = Callable[[HtmlElement, "HtmlDocument"], "tuple[str | None, str | None]"]
@@ -91,12 +128,11 @@ class SiteProfile:
     def _exclude(self) -> tuple[CSSSelector, ...]:
         return tuple(CSSSelector(s) for s in self.body_exclude)
 
-    def exclusion(self, root: HtmlElement) -> Callable[[HtmlElement], bool] | None:
+    def exclusion(self, root: HtmlElement) -> BodyExclusion | None:
         """A test for the elements under ``root`` that are site chrome inside a post body."""
         if not self._exclude:
             return None
-        matched = {element for selector in self._exclude for element in selector(root)}
-        return matched.__contains__
+        return BodyExclusion(self._exclude, root)
 
     def footer_start(self, text: str) -> int | None:
         """Offset of the line where the site's closing footer starts, if the text has one.

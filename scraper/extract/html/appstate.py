@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from lxml.html import HtmlElement
@@ -66,10 +66,13 @@ def _get(obj: dict[str, Any], keys: tuple[str, ...], kind: type | tuple[type, ..
     return None
 
 
-def embedded_json(root: HtmlElement) -> Iterator[Any]:
-    """Every JSON value a page's scripts carry: JSON script tags and ``X = {...}`` assignments."""
+def embedded_json(scripts: Iterable[HtmlElement]) -> Iterator[Any]:
+    """Every JSON value a page's scripts carry: JSON script tags and ``X = {...}`` assignments.
+
+    ``scripts`` are the page's ``<script>`` elements (``HtmlDocument.index.scripts``).
+    """
     decoder = json.JSONDecoder()
-    for script in root.iter("script"):
+    for script in scripts:
         text = script.text or ""
         if not text.strip() or len(text) > _MAX_SCRIPT:
             continue
@@ -174,7 +177,7 @@ def _topic(question: dict[str, Any]) -> str | None:
 
 def app_state_partial(doc: HtmlDocument) -> PartialPage | None:
     """The Q&A found in the page's embedded JSON, if any."""
-    for data in embedded_json(doc.root):
+    for data in embedded_json(doc.index.scripts):
         found = _find_question(data)
         if found is None:
             continue

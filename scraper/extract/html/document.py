@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urljoin
 
 import lxml.html
@@ -20,7 +21,7 @@ from lxml import etree
 
 from scraper.errors import NotAQAPageError
 
-__all__ = ["HtmlDocument", "decode_html", "looks_like_html", "parse_html"]
+__all__ = ["HtmlDocument", "PageIndex", "decode_html", "looks_like_html", "parse_html"]
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|script|link)\b", re.I | re.S)
 _HTML_ANYWHERE = re.compile(rb"<(?:html|body|div|p|article|section)[\s>]", re.I)
@@ -28,6 +29,7 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_LEADING_SPACE = re.compile(rb"[ \t\n\r\f\v]*")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _C0 = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")  # C1 controls as UTF-8
@@ -45,6 +47,66 @@ def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
 
 codecs.register_error(_ERROR_HANDLER, _cp1252_fallback)
 
+# Every element is an HtmlElement.  lxml.html's own lookup picks form and input classes in
+# Python each time an element gets its Python object (thousands of times a page); we use none
+# of their extras, and this lookup runs in C.
+_ELEMENT_CLASSES = etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity
+)
+
+# Whether this libxml2 indexes HTML ``id`` attributes as it parses (2.9 to 2.14 do).
+_IDS_INDEXED = bool(lxml.html.document_fromstring("<p id='x'>x</p>").xpath("id('x')"))
+
+
+@dataclass
+class PageIndex:
+    """The elements several strategies look up, gathered in one walk of the tree.
+
+    Every ``//script`` or ``//meta`` XPath walks the whole page again, and a page
+    that is mostly inline script makes each walk cost a good part of the parse:
+    structured data, application state, the site's ``<meta>`` fields and the
+    canonical link all read these lists instead.
+    """
+
+    scripts: list[lxml.html.HtmlElement] = field(default_factory=list)
+    metas: list[lxml.html.HtmlElement] = field(default_factory=list)
+    links: list[lxml.html.HtmlElement] = field(default_factory=list)
+    metas_and_links: list[lxml.html.HtmlElement] = field(default_factory=list)
+    """Both, in document order."""
+
+    @classmethod
+    def of(cls, root: lxml.html.HtmlElement) -> PageIndex:
+        index = cls()
+        scripts, metas, links, both = index.scripts, index.metas, index.links, index.metas_and_links
+        for element in root.iter("script", "meta", "link"):
+            tag = element.tag
+            if tag == "script":
+                scripts.append(element)
+            else:
+                (metas if tag == "meta" else links).append(element)
+                both.append(element)
+        return index
+
+    def meta_content(self, name: str) -> str | None:
+        """``content`` of the first ``<meta>`` whose ``property`` or ``name`` is ``name`` and that has one."""
+        for meta in self.metas:
+            if name in (meta.get("property"), meta.get("name")):
+                content = meta.get("content")
+                if content is not None:
+                    return content
+        return None
+
+    def canonical_url(self) -> str | None:
+        """The first ``<link rel="canonical">`` or ``og:url`` in the page, stripped; None when empty."""
+        for element in self.metas_and_links:
+            if element.tag == "link":
+                value = element.get("href") if element.get("rel") == "canonical" else None
+            else:
+                value = element.get("content") if element.get("property") == "og:url" else None
+            if value is not None:
+                return value.strip() or None
+        return None
+
 
 @dataclass
 class HtmlDocument:
@@ -56,6 +118,30 @@ class HtmlDocument:
     encoding: str
     notes: list[tuple[str, str]] = field(default_factory=list)
     """(warning code, message) pairs for the record."""
+    memo: dict[str, object] = field(default_factory=dict, repr=False)
+    """What site adapters work out once per page (keyed by module name), e.g. elements by owner."""
+
+    @cached_property
+    def index(self) -> PageIndex:
+        """Scripts, metas and links of the page, in document order (one walk, made on first use)."""
+        return PageIndex.of(self.root)
+
+    def elements_by_id(self, *ids: str) -> dict[str, lxml.html.HtmlElement]:
+        """id -> the first element carrying it, for those of ``ids`` the page has.
+
+        libxml2 keeps an index of ``id`` attributes while it parses, so XPath's ``id()`` is
+        a lookup, not a walk of the tree; a page whose index lacks an id its markup shows
+        (a libxml2 that keeps none) is searched the slow way.
+        """
+        found: dict[str, lxml.html.HtmlElement] = {}
+        for element in self.root.xpath("id($ids)", ids=" ".join(ids)):
+            found.setdefault(element.get("id"), element)
+        missing = [i for i in ids if i not in found]
+        if missing and not _IDS_INDEXED:
+            for element in self.root.xpath("//*[@id]"):
+                if element.get("id") in missing:
+                    found.setdefault(element.get("id"), element)
+        return found
 
     def absolute(self, href: str | None) -> str | None:
         """``href`` made absolute against the page URL; None for junk or script links."""
@@ -89,30 +175,58 @@ def _normalise_encoding(name: str | None) -> str | None:
 
 def decode_html(data: bytes, declared_encoding: str | None = None) -> tuple[str, str, list[tuple[str, str]]]:
     """(text, encoding used, notes) for HTML bytes; never raises on bad bytes."""
+    markup, encoding, notes = _markup(data, declared_encoding)
+    return (markup.decode("utf-8") if isinstance(markup, bytes) else markup), encoding, notes
+
+
+def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, str, list[tuple[str, str]]]:
+    """What the parser reads: the page's own bytes when they are clean UTF-8 (parsing them is
+    cheaper than decoding first, and gives the same tree), else the decoded text."""
     notes: list[tuple[str, str]] = []
     for bom, name in _BOMS:
         if data.startswith(bom):
             return _CONTROL.sub(" ", data[len(bom) :].decode(name, errors="replace")), name, notes
     meta = _META_CHARSET.search(data[:8192])
     candidates = [_normalise_encoding(declared_encoding), _normalise_encoding(meta.group(1).decode("ascii", "replace") if meta else None)]
+    valid: bool | None = None
     for encoding in filter(None, candidates):
         if encoding.startswith("utf-16"):
             continue  # a UTF-16 label on a page we are reading as bytes without a BOM is wrong
         if encoding == "cp1252":  # five bytes are undefined in windows-1252: replace, do not fail
-            return _clean(data.decode(encoding, errors="replace"), data, encoding), encoding, notes
-        try:
-            return _clean(data.decode(encoding), data, encoding), encoding, notes
-        except UnicodeDecodeError:
+            return _CONTROL.sub(" ", data.decode(encoding, errors="replace")), encoding, notes
+        valid = _is_utf8(data) if encoding == "utf-8" else None
+        if valid is None:
+            try:
+                return _CONTROL.sub(" ", data.decode(encoding)), encoding, notes
+            except UnicodeDecodeError:
+                pass
+        if not valid:
             notes.append(("encoding_mismatch", f"the page says {encoding} but is not: stray bytes read as windows-1252"))
-            break
-    return _clean(data.decode("utf-8", errors=_ERROR_HANDLER), data, "utf-8"), "utf-8", notes
+        break
+    if valid is None:
+        valid = _is_utf8(data)
+    if not valid:
+        return _clean(data.decode("utf-8", errors=_ERROR_HANDLER), data), "utf-8", notes
+    if _has_controls(data):
+        return _CONTROL.sub(" ", data.decode("utf-8")), "utf-8", notes
+    return data, "utf-8", notes
 
 
-def _clean(text: str, raw: bytes, encoding: str) -> str:
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_controls(raw: bytes) -> bool:
     # For UTF-8, scanning the page's bytes is far cheaper than a regex over the decoded str.
-    if encoding == "utf-8" and len(raw.translate(None, _C0)) == len(raw) and not (b"\xc2" in raw and _C1.search(raw)):
-        return text
-    return _CONTROL.sub(" ", text)
+    return len(raw.translate(None, _C0)) != len(raw) or (b"\xc2" in raw and _C1.search(raw) is not None)
+
+
+def _clean(text: str, raw: bytes) -> str:
+    return _CONTROL.sub(" ", text) if _has_controls(raw) else text
 
 
 def _never_closed(data: bytes) -> bool:
@@ -124,20 +238,36 @@ def _never_closed(data: bytes) -> bool:
     return b"</html" not in tail and b"</body" not in tail and tail.rfind(b"<") > tail.rfind(b">")
 
 
+def _may_declare_xml(markup: bytes) -> bool:
+    """True when the bytes may open with an XML declaration (after any whitespace, as
+    ``_XML_DECLARATION`` reads the decoded text; a non-ASCII first character may be a space)."""
+    start = _LEADING_SPACE.match(markup).end()  # type: ignore[union-attr]
+    return markup.startswith(b"<?xml", start) or (start < len(markup) and markup[start] >= 0x80)
+
+
+def _parser(encoding: str | None) -> etree.HTMLParser:
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, default_doctype=False, encoding=encoding)
+    parser.set_element_class_lookup(_ELEMENT_CLASSES)
+    return parser
+
+
 def parse_html(data: bytes, declared_encoding: str | None = None, url: str | None = None) -> HtmlDocument:
     """Parse HTML bytes into an :class:`HtmlDocument` (broken markup is recovered, not refused)."""
-    text, encoding, notes = decode_html(data, declared_encoding)
-    text = _XML_DECLARATION.sub("", text, count=1)
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, recover=True, default_doctype=False)
+    markup, encoding, notes = _markup(data, declared_encoding)
+    if isinstance(markup, bytes) and _may_declare_xml(markup):
+        markup = markup.decode("utf-8")  # the declaration goes, as from any other text
+    if isinstance(markup, str):
+        markup = _XML_DECLARATION.sub("", markup, count=1)
+    parser = _parser("utf-8" if isinstance(markup, bytes) else None)
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        root = lxml.html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise NotAQAPageError(f"the HTML could not be parsed: {exc}") from None
     if any("Excessive depth" in entry.message for entry in parser.error_log):
         notes.append(("nesting_too_deep", "the page nests elements deeper than the parser's limit (255): what follows the deepest part is not read"))
     if _never_closed(data):
         notes.append(("truncated", "the HTML ends before </body></html>: the page may be cut off"))
+    doc = HtmlDocument(root=root, url=url, encoding=encoding, notes=notes)
     if url is None:
-        canonical = root.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
-        url = str(canonical[0]).strip() or None if canonical else None
-    return HtmlDocument(root=root, url=url, encoding=encoding, notes=notes)
+        doc.url = doc.index.canonical_url()
+    return doc

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scraper.errors import NotAQAPageError
 from scraper.extract.html.appstate import app_state_partial
 from scraper.extract.html.document import HtmlDocument, parse_html
-from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items
+from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.visible import element_text, link_targets, render_page
 from scraper.extract.partial import Merged, PartialAnswer, PartialPage, merge
@@ -35,9 +35,9 @@ class HtmlExtraction:
 def _meta_partial(doc: HtmlDocument, site: SiteProfile) -> PartialPage | None:
     values: dict[str, str] = {}
     for field_name, prop in site.meta_fields:
-        found = doc.root.xpath("//meta[@property=$p or @name=$p]/@content", p=prop)
-        if found and str(found[0]).strip():
-            values[field_name] = " ".join(str(found[0]).split())
+        found = doc.index.meta_content(prop)
+        if found and found.strip():
+            values[field_name] = " ".join(found.split())
     return PartialPage(strategy="meta", **values) if values else None  # type: ignore[arg-type]
 
 
@@ -79,12 +79,12 @@ def _visible_partial(doc: HtmlDocument, site: SiteProfile, can_lead: bool) -> Pa
 
 
 def _page_title(doc: HtmlDocument) -> str | None:
-    for xpath in ("//meta[@property='og:title']/@content", "//h1", "//title"):
-        found = doc.root.xpath(xpath)
-        if found:
-            value = found[0] if isinstance(found[0], str) else element_text(found[0])
-            if str(value).strip():
-                return " ".join(str(value).split())
+    og_title = next((m.get("content") for m in doc.index.metas if m.get("property") == "og:title" and m.get("content") is not None), None)
+    for found in (og_title, next(doc.root.iter("h1"), None), next(doc.root.iter("title"), None)):
+        if found is not None:
+            value = found if isinstance(found, str) else element_text(found)
+            if value.strip():
+                return " ".join(value.split())
     return None
 
 
@@ -99,10 +99,11 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
     partials.append(site.page_extractor(doc) if site.page_extractor else None)
     partials.append(_meta_partial(doc, site))
     exclude = site.exclusion(doc.root)
-    jsonld, notes = jsonld_items(doc.root)
+    jsonld, notes = jsonld_items(doc.index.scripts)
     partials.append(structured_partial(jsonld, doc, exclude, "json-ld", site.author_card))
-    partials.append(structured_partial(microdata_items(doc.root), doc, exclude, "microdata", site.author_card))
-    partials.append(structured_partial(rdfa_items(doc.root), doc, exclude, "rdfa", site.author_card))
+    scopes = scope_elements(doc.root)
+    partials.append(structured_partial(microdata_items(doc.root, scopes["itemscope"]), doc, exclude, "microdata", site.author_card))
+    partials.append(structured_partial(rdfa_items(doc.root, scopes["typeof"]), doc, exclude, "rdfa", site.author_card))
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
     is_review = any(p.kind == "review" for p in found)

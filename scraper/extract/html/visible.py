@@ -63,27 +63,43 @@ _MAX_DEPTH = 400
 
 def is_hidden(element: HtmlElement) -> bool:
     """True when the element is not shown to a reader (before any script runs)."""
-    attrib = element.attrib
-    if "hidden" in attrib:
+    get = element.get
+    if get("hidden") is not None:
         return True  # (aria-hidden is not: it hides from screen readers, not from the eye)
-    style = attrib.get("style")
+    return _hidden_by(get("style"), get("class"))
+
+
+def _hidden_by(style: str | None, classes: str | None) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
-    classes = attrib.get("class")
-    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())
+    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())  # type: ignore[union-attr]
 
 
 def is_page_chrome(element: HtmlElement) -> bool:
     """True for navigation, page header/footer, forms, ads and share widgets."""
-    tag = element.tag
+    return _chrome_by(element, element.tag, element.get("role"), element.get("class"), element.get("id"))
+
+
+def _chrome_by(element: HtmlElement, tag: str, role: str | None, classes: str | None, ident: str | None) -> bool:
     if tag in _PAGE_CHROME_TAGS:
         return True
     if tag in ("header", "footer") and not _inside_content(element):
         return True
-    if element.attrib.get("role") in _CHROME_ROLES:
+    if role in _CHROME_ROLES:
         return True
-    names = element.attrib.get("class", "") + " " + element.attrib.get("id", "")
+    if not classes and not ident:
+        return False
+    names = (classes or "") + " " + (ident or "")
     return _chrome_names(names) if names.strip() else False
+
+
+def _hidden_or_chrome(element: HtmlElement) -> bool:
+    """``is_hidden(element) or is_page_chrome(element)``, reading each attribute once."""
+    get = element.get
+    if get("hidden") is not None:
+        return True
+    classes = get("class")
+    return _hidden_by(get("style"), classes) or _chrome_by(element, element.tag, get("role"), classes, get("id"))
 
 
 @lru_cache(maxsize=8192)
@@ -101,14 +117,16 @@ def _inside_content(element: HtmlElement) -> bool:
 class _Writer:
     """Collects text with the strongest break requested between pieces."""
 
+    __slots__ = ("parts", "pending", "_after_br")
+
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.pending = 0  # 0 nothing, 1 line break, 2 blank line
         self._after_br = False
 
     def brk(self, level: int) -> None:
-        if self.parts:
-            self.pending = max(self.pending, level)
+        if self.parts and level > self.pending:
+            self.pending = level
 
     def line_break(self) -> None:
         """``<br>``; a second one with no text between makes a paragraph break."""
@@ -119,61 +137,70 @@ class _Writer:
     def text(self, text: str | None, pre: bool) -> None:
         if not text:
             return
-        if not pre:
-            if not text.strip():
-                if self.parts and not self.pending:
-                    self.parts.append(" ")
-                return
-            text = _SPACES.sub(" ", text)  # newlines in the HTML source are spaces, not breaks
-        self._after_br = False
         if pre:
             text = text.replace("\r\n", "\n").replace("\n", _PRE_NEWLINE).replace(" ", _PRE_SPACE).replace("\t", _PRE_SPACE * 4)
+        elif text.isspace():
+            if self.parts and not self.pending:
+                self.parts.append(" ")
+            return
+        elif not text.isprintable() or "  " in text:
+            # Newlines in the HTML source are spaces, not breaks: each run of whitespace is one space.
+            words = " ".join(text.split())
+            text = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
+        self._after_br = False
         if self.pending:
             self.parts.append("\n\n" if self.pending == 2 else "\n")
             self.pending = 0
         self.parts.append(text)
 
 
-def _walk(element: HtmlElement, out: _Writer, skip: Callable[[HtmlElement], bool], pre: bool, depth: int) -> None:
+_LEVEL = {**dict.fromkeys(_LINE, 1), **dict.fromkeys(_PARAGRAPH, 2)}
+_PRE_TAGS = frozenset(("pre", "textarea", "plaintext", "xmp"))
+
+
+def _walk(element: HtmlElement, out: _Writer, skip: Callable[[HtmlElement], bool] | None, pre: bool, depth: int) -> None:
     tag = element.tag
-    if not isinstance(tag, str) or tag in _NEVER_TEXT or depth > _MAX_DEPTH or skip(element):
+    if not isinstance(tag, str) or tag in _NEVER_TEXT or depth > _MAX_DEPTH or (skip is not None and skip(element)):
         return
     if tag == "br":
         out.text("\n", True) if pre else out.line_break()
         return
-    level = 2 if tag in _PARAGRAPH else 1 if tag in _LINE else 0
+    level = _LEVEL.get(tag, 0)
     if level:
         out.brk(level)
     elif tag in _CELL:
         out.text(" ", False)
-    inner_pre = pre or tag in ("pre", "textarea", "plaintext", "xmp")
-    out.text(element.text, inner_pre)
+    inner_pre = pre or tag in _PRE_TAGS
+    text = element.text
+    if text:
+        out.text(text, inner_pre)
+    depth += 1
     for child in element:
-        _walk(child, out, skip, inner_pre, depth + 1)
-        if isinstance(child.tag, str) or child.tail:
-            out.text(child.tail, inner_pre)
+        _walk(child, out, skip, inner_pre, depth)
+        tail = child.tail
+        if tail:
+            out.text(tail, inner_pre)
     if level:
         out.brk(level)
 
 
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
 def _lines(raw: str) -> str:
     """Collapse spaces on each line (not inside <pre>), trim lines, keep breaks."""
-    lines = []
-    for line in raw.split("\n"):
-        line = _SPACES.sub(" ", line).strip()
-        lines.append(line.replace(_PRE_SPACE, " ").replace(_PRE_NEWLINE, "\n").rstrip())
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    if _PRE_SPACE in raw or _PRE_NEWLINE in raw:
+        lines = [" ".join(line.split()).replace(_PRE_SPACE, " ").replace(_PRE_NEWLINE, "\n").rstrip() for line in raw.split("\n")]
+    else:
+        lines = [" ".join(line.split()) for line in raw.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 def render_page(root: HtmlElement) -> str:
     """The page's visible text as a text render: one block a line, paragraphs apart."""
     body = root.find("body")
     out = _Writer()
-
-    def skip(element: HtmlElement) -> bool:
-        return is_hidden(element) or is_page_chrome(element)
-
-    _walk(body if body is not None else root, out, skip, False, 0)
+    _walk(body if body is not None else root, out, _hidden_or_chrome, False, 0)
     return _lines("".join(out.parts))
 
 
@@ -195,7 +222,8 @@ def render_body(element: HtmlElement, exclude: Callable[[HtmlElement], bool] | N
     ``exclude`` drops elements a site marks as not the author's text (site notices).
     """
     out = _Writer()
-    _walk(element, out, exclude or (lambda e: False), False, 0)
+    within = getattr(exclude, "within", None)  # a site's BodyExclusion: match in this subtree only
+    _walk(element, out, within(element) if within else exclude, False, 0)
     text = "".join(out.parts)
     paragraphs = []
     for paragraph in _lines(strip_template_junk(text)).split("\n\n"):

@@ -90,20 +90,15 @@ def _provider(provider: HtmlElement | None, doc: HtmlDocument, vocabulary: Speci
     }
 
 
-def _containers(root: HtmlElement) -> dict[str, HtmlElement]:
-    ids = (S.REVIEW_VIEW, S.REVIEW_ENTRIES, S.PROVIDER)
-    found = root.xpath("//*[@id=$a or @id=$b or @id=$c]", a=ids[0], b=ids[1], c=ids[2])
-    containers: dict[str, HtmlElement] = {}
-    for element in found:
-        containers.setdefault(element.get("id"), element)
-    return containers
+def _containers(doc: HtmlDocument) -> dict[str, HtmlElement]:
+    return doc.elements_by_id(S.REVIEW_VIEW, S.REVIEW_ENTRIES, S.PROVIDER)
 
 
 def review_extractor(vocabulary: SpecialtyVocabulary):  # type: ignore[no-untyped-def]
     """A page extractor for RealSelf review pages, bound to the site's vocabulary."""
 
     def extract(doc: HtmlDocument) -> PartialPage | None:
-        containers = _containers(doc.root)
+        containers = _containers(doc)
         view = containers.get(S.REVIEW_VIEW)
         if view is None:
             return None

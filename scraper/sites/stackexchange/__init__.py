@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from scraper.extract.html.document import HtmlDocument
@@ -20,19 +21,36 @@ __all__ = ["SITE"]
 _REVISIONS = re.compile(r"^\d+\s+revs?\b", re.I)
 
 
-def _own_cards(post: HtmlElement) -> list[HtmlElement]:
+# The cheap contains() first spares most elements the class-token test.
+_SIGNATURES = etree.XPath(
+    "//div[contains(@class, 'post-signature')][contains(concat(' ', normalize-space(@class), ' '), ' post-signature ')]"
+)
+
+
+def _cards_by_post(doc: HtmlDocument) -> dict[HtmlElement, list[HtmlElement]]:
+    """Every signature card of the page under the post it belongs to (its nearest item), found
+    in one search of the page rather than one per post (a question's element holds its answers)."""
+    cached = doc.memo.get(__name__)
+    if cached is None:
+        cached = {}
+        for card in _SIGNATURES(doc.root):
+            owner = next((a for a in card.iterancestors() if a.get("itemscope") is not None), None)
+            if owner is not None:
+                cached.setdefault(owner, []).append(card)
+        doc.memo[__name__] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _own_cards(post: HtmlElement, doc: HtmlDocument) -> list[HtmlElement]:
     """The post's signature cards, not those of answers nested inside a question's element."""
-    cards = []
-    for card in post.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' post-signature ')]"):
-        owner = next((a for a in card.iterancestors() if a.get("itemscope") is not None), None)
-        if owner is post:
-            cards.append(card)
-    return cards
+    if post.getroottree().getroot() is not doc.root:
+        return []
+    return _cards_by_post(doc).get(post, [])
 
 
 def author_card(post: HtmlElement, doc: HtmlDocument) -> tuple[str | None, str | None]:
     """(name, profile URL) from the last signature card that names a user (the owner or top editor)."""
-    for card in reversed(_own_cards(post)):
+    for card in reversed(_own_cards(post, doc)):
         users = [a for a in card.iter("a") if "/users/" in (a.get("href") or "")]
         if users:
             link = users[-1]
