@@ -7,8 +7,9 @@ extraction pipeline changes.
 
 from __future__ import annotations
 
-from dataclasses import replace
 import pkgutil
+from collections.abc import Callable
+from dataclasses import replace
 from importlib import import_module
 
 from lxml.html import HtmlElement
@@ -50,9 +51,21 @@ def detect_site(url: str | None, text: str) -> SiteProfile | None:
     return next((site for site in SITES.values() if site.matches_text(text)), None)
 
 
-def detect_html_site(url: str | None, root: HtmlElement) -> SiteProfile:
-    """The site of an HTML page: by URL, else by content signature, else the generic adapter."""
+def detect_html_site(url: str | None, root: HtmlElement, visible_text: Callable[[], str] | None = None) -> SiteProfile:
+    """The site of an HTML page: by URL, else by HTML signature, else by what its visible text
+    shows (the text signatures a text render is recognised by), else the generic adapter.
+
+    ``visible_text`` gives the page's visible text as a text render; it is called only when
+    neither the URL nor the markup names a site, so a page served from anywhere (a mirror, a
+    local copy, a test server) is read like the same page at its own address.
+    """
     found = _by_url(url)
     if found:
         return found
-    return next((site for site in SITES.values() if site.matches_html(root)), GENERIC)
+    found = next((site for site in SITES.values() if site.matches_html(root)), None)
+    if found:
+        return found
+    if visible_text is not None and any(site.text_signatures for site in SITES.values()):
+        text = visible_text()
+        found = next((site for site in SITES.values() if site.matches_text(text)), None)
+    return found or GENERIC

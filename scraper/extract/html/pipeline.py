@@ -41,10 +41,18 @@ def _meta_partial(doc: HtmlDocument, site: SiteProfile) -> PartialPage | None:
     return PartialPage(strategy="meta", **values) if values else None  # type: ignore[arg-type]
 
 
+def _visible_text(doc: HtmlDocument) -> str:
+    """The page rendered as a text render, once per page (site detection may need it first)."""
+    text = doc.memo.get(__name__)
+    if text is None:
+        text = doc.memo[__name__] = render_page(doc.root)
+    return text  # type: ignore[return-value]
+
+
 def _visible_partial(doc: HtmlDocument, site: SiteProfile, can_lead: bool) -> PartialPage | None:
     profile = site if site.text_layout else GENERIC
     try:
-        page = extract_text_render(render_page(doc.root), profile)
+        page = extract_text_render(_visible_text(doc), profile)
     except NotAQAPageError:
         return None
     links = link_targets(doc.root)
@@ -94,7 +102,7 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
     Raises :class:`NotAQAPageError` when no strategy finds a question.
     """
     doc = parse_html(page.body, page.encoding, page.url)
-    site = site or detect_html_site(doc.url, doc.root)
+    site = site or detect_html_site(doc.url, doc.root, lambda: _visible_text(doc))
     partials: list[PartialPage | None] = []
     partials.append(site.page_extractor(doc) if site.page_extractor else None)
     partials.append(_meta_partial(doc, site))
