@@ -102,18 +102,15 @@ def _answers(partial: PartialPage, warnings: list[RecordWarning]) -> list[Answer
         if body is None:
             warnings.append(RecordWarning(code="answer_without_body", message=f"an answer ({_line(found.title) or 'untitled'}) shows no body and is left out"))
             continue
-        author = Author(
-            name=_line(found.author_name),
-            location=_line(found.author_location),
-            specialty=_line(found.author_specialty),
-            profile_url=_url(found.author_profile_url),
-        )
+        name, location = _line(found.author_name), _line(found.author_location)
+        specialty, profile_url = _line(found.author_specialty), _url(found.author_profile_url)
+        shown = name is not None or location is not None or specialty is not None or profile_url is not None
         rating = found.rating if found.rating is not None and 0 <= found.rating <= 5 else None
         answers.append(Answer(
             position=len(answers) + 1,
             title=_line(found.title),
             body=body,
-            author=author if author.model_dump(exclude_none=True) else None,
+            author=Author(name=name, location=location, specialty=specialty, profile_url=profile_url) if shown else None,
             rating=rating,
             review_count=found.review_count if found.review_count is not None and found.review_count >= 0 else None,
             votes=found.votes,

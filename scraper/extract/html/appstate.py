@@ -22,12 +22,17 @@ from scraper.extract.partial import PartialAnswer, PartialPage
 
 __all__ = ["app_state_partial", "embedded_json"]
 
-# "window.__INITIAL_STATE__ = {...}", "__NUXT__={...}", "var initialState = {...}".  Each pattern starts
-# with a literal so the scan of a large script is fast.
+# "window.__INITIAL_STATE__ = {...}", "__NUXT__={...}", "var initialState = {...}": the assignments
+# read, as patterns.  A script is scanned once, for "=" before "{" or "[" (a literal, so the scan is
+# fast), and the name before each such "=" is checked against them (see _assignment_ends).
 _ASSIGNMENTS = (
     re.compile(r"__[A-Z][A-Z0-9_]*__\s*=\s*(?=[{\[])"),
     re.compile(r"(?:State|STATE|Data|DATA)\s*=\s*(?=[{\[])"),
 )
+_OPENING = re.compile(r"=\s*(?=[{\[])")
+_CONSTANT_START = re.compile(r"__[A-Z]")
+_CONSTANT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_STATE_NAMES = ("State", "STATE", "Data", "DATA")
 _MAX_SCRIPT = 20_000_000
 _MAX_DEPTH = 60
 
@@ -87,12 +92,31 @@ def embedded_json(scripts: Iterable[HtmlElement]) -> Iterator[Any]:
         elif kind in ("", "text/javascript", "application/javascript", "module"):
             if "=" not in text:
                 continue
-            for pattern in _ASSIGNMENTS:
-                for found in pattern.finditer(text):
-                    try:
-                        yield decoder.raw_decode(text, found.end())[0]
-                    except ValueError:
-                        continue
+            for end in _assignment_ends(text):
+                try:
+                    yield decoder.raw_decode(text, end)[0]
+                except ValueError:
+                    continue
+
+
+def _assignment_ends(text: str) -> list[int]:
+    """Where the value of each assignment ``_ASSIGNMENTS`` matches starts: the ends of the first
+    pattern's matches, then of the second's, as ``finditer`` gives them, in one scan of the text."""
+    constants: list[int] = []
+    states: list[int] = []
+    for found in _OPENING.finditer(text):
+        name_end = found.start()
+        while name_end and text[name_end - 1].isspace():
+            name_end -= 1
+        if text.endswith(_STATE_NAMES, 0, name_end):
+            states.append(found.end())
+        if text.endswith("__", 0, name_end):
+            start = name_end
+            while start and text[start - 1] in _CONSTANT_CHARS:
+                start -= 1
+            if _CONSTANT_START.search(text, start, name_end - 2):
+                constants.append(found.end())
+    return constants + states
 
 
 def _objects(value: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
