@@ -163,7 +163,7 @@ def _duration(text: str) -> float:
 @click.option("--exclude", multiple=True, help="Never follow links matching this regex (repeatable).")
 @click.option("--max-pages", type=int, help="Stop after this many fetches in this run (CLOSESPIDER_PAGECOUNT).")
 @click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT).")
-@click.option("--state", default="crawl.db", show_default=True, help="The crawl's SQLite state file.")
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file, or a postgresql:// URL shared by several workers.")
 @click.option("-o", "--output", help="Append new and changed records to this file.")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]), help="Output format (default: from the file suffix, else jsonl).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
@@ -189,7 +189,7 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
 
 
 @cli.command()
-@click.option("--state", default="crawl.db", show_default=True, help="The crawl's SQLite state file.")
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file or a postgresql:// URL.")
 @click.option("-o", "--output", help="Append the rebuilt records that differ to this file.")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]))
 @click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter.")

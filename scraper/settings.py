@@ -97,6 +97,13 @@ class Settings(BaseModel):
     RECRAWL_INTERVAL: float = Field(24 * 3600.0, ge=0)
     """Seconds before a fetched page is due again on a later run."""
 
+    # Several workers on one shared (PostgreSQL) state
+    LEASE_TIMEOUT: float = Field(600.0, gt=0)
+    """Seconds a worker may hold a leased URL; after that another worker may take it (the holder died)."""
+    WORKER_NAME: str = ""
+    """This worker's name in a shared state; default ``HOST:OUTPUT-PATH`` (or ``HOST:pPID`` with no output).
+    A worker restarted under the same name writes the records it had stored but not yet written."""
+
     # Output
     LOG_INTERVAL: float = Field(10.0, gt=0)
     """Seconds between progress lines when not on a terminal."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from scraper.crawler.discovery import discover_seeds, sitemap_seeds
 from scraper.crawler.engine import Crawler, CrawlStats
-from scraper.crawler.state import StateStore
+from scraper.crawler.state import is_postgres_url, open_state
 from scraper.fetch.http import HttpFetcher
 from scraper.models import PageRecord
 from scraper.settings import Settings
@@ -46,7 +46,8 @@ async def acrawl(
 
     Keyword settings use Scrapy's names (``DOWNLOAD_DELAY=0.2``). The state file
     makes runs resumable and incremental; ``output`` also writes every record to
-    a file (JSON Lines, CSV or SQLite). ``stats``, when given a list, receives the
+    a file (JSON Lines, CSV or SQLite). ``state`` may be a ``postgresql://`` URL
+    shared by several workers (each writes the records it stored). ``stats``, when given a list, receives the
     run's :class:`CrawlStats`.
     """
     settings = Settings.build(settings.model_dump() if settings else {}, overrides)
@@ -57,7 +58,12 @@ async def acrawl(
         from scraper.fetch.warc_writer import WarcWriter
 
         warc = WarcWriter(str(warc_out))
-    store = StateStore(state).open()
+    worker = settings.WORKER_NAME
+    if is_postgres_url(state) and not worker:
+        from scraper.crawler.state_postgres import default_worker_name
+
+        worker = default_worker_name(str(output) if output else None)
+    store = open_state(state, settings, worker=worker)
     try:
         async with HttpFetcher(settings, transport=transport) as fetcher:
             for sitemap in sitemaps:

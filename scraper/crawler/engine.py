@@ -1,10 +1,12 @@
 """The crawl loop: frontier (on disk) -> polite fetch -> extract -> state -> outputs.
 
-One asyncio event loop runs ``CONCURRENT_REQUESTS`` workers; the fetcher
-enforces per-host politeness, so workers simply take the next queued URL.
-Everything a page changes (its state, raw response, record, discovered links)
-is committed in one SQLite transaction; outputs are written from the store
-afterwards (see ``state.py`` for why that makes kill -9 safe).
+One asyncio event loop runs ``CONCURRENT_REQUESTS`` workers; each leases the
+next URL from the store and the fetcher enforces per-host politeness in this
+process (a shared PostgreSQL store also enforces it across processes, see
+``state_postgres.py``).  Everything a page changes (its state, raw response,
+record, discovered links, the host's next allowed start) is committed in one
+transaction; outputs are written from the store afterwards (see ``state.py``
+for why that makes kill -9 safe).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from scraper.crawler.links import page_links
-from scraper.crawler.state import StateStore, UrlState
+from scraper.crawler.state import UrlState
 from scraper.errors import ExtractionError
 from scraper.extract.api import extract_page_explained
 from scraper.fetch.result import FetchResult, utc_now
@@ -108,7 +111,7 @@ class Crawler:
 
     def __init__(
         self,
-        store: StateStore,
+        store: Any,
         fetcher: Any,
         settings: Settings,
         outputs: list[Output],
@@ -132,7 +135,7 @@ class Crawler:
         self._positions: dict[str, tuple[int, int]] = {}
         self._last_flush = time.monotonic()
         self._unflushed = 0
-        self._in_flight: set[str] = set()
+        self._queued = (0.0, 0)  # (when counted, how many): counting is a query, done at most once a second
         self._started_pages = 0
         self._stop = False
 
@@ -187,13 +190,25 @@ class Crawler:
             return time.time()  # due again on the next run
         return time.time() + self.settings.RECRAWL_INTERVAL
 
+    def _host_wait(self, host: str) -> float:
+        """How long the host must now be left alone: the delay, or a longer penalty the fetcher holds."""
+        throttle = getattr(self.fetcher, "throttle", None)
+        return throttle.wait_hint(host) if throttle is not None else self.settings.DOWNLOAD_DELAY
+
+    @contextmanager
+    def _finished(self, entry: UrlState) -> Iterator[None]:
+        """The transaction that ends a page; it also tells a shared store when the host is free again."""
+        with self.store.transaction():
+            yield
+            self.store.release_host(entry.host, self._host_wait(entry.host))
+
     def _process(self, entry: UrlState, result: FetchResult) -> PageRecord | None:
         """Everything one fetch changes, committed at once; returns the record to emit, if any."""
         record: PageRecord | None = None
         links: list[str] = []
         if result.failure is not None:
             self.stats.failed[result.failure] += 1
-            with self.store.transaction():
+            with self._finished(entry):
                 self.store.mark_fetched(
                     entry.url, state="failed", next_fetch_at=self._next_fetch_at(result.failure),
                     fetched_at=result.fetched_at, http_status=result.status, failure=result.failure, detail=result.detail,
@@ -203,7 +218,7 @@ class Crawler:
         next_at = self._next_fetch_at(None)
         if result.not_modified:
             self.stats.not_modified += 1
-            with self.store.transaction():
+            with self._finished(entry):
                 self.store.mark_fetched(entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=304)
             return None
         content_hash = hashlib.sha256(result.body).hexdigest()
@@ -212,7 +227,7 @@ class Crawler:
             self.warc.write(result)
         if content_hash == entry.content_hash:
             self.stats.unchanged += 1
-            with self.store.transaction():
+            with self._finished(entry):
                 self.store.mark_fetched(
                     entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=result.status,
                     etag=headers.get("etag"), last_modified=headers.get("last-modified"),
@@ -227,7 +242,7 @@ class Crawler:
             self.stats.no_record[type(exc).__name__] += 1
         if self.settings.FOLLOW_LINKS:
             links = page_links(result.body, page.url or entry.url, document)
-        with self.store.transaction():
+        with self._finished(entry):
             self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body)
             emitted = self._store_record(entry, record, result.fetched_at) if record is not None else None
             self.store.mark_fetched(
@@ -272,15 +287,15 @@ class Crawler:
         while not self._stop:
             if self._limit_reached():
                 return
-            batch = self.store.next_batch(1, self._in_flight)
+            batch = self.store.lease(1)
             if not batch:
-                if not self._in_flight:
+                if not self.store.busy():
                     return
-                await asyncio.sleep(0.05)  # others may still discover links
+                await asyncio.sleep(self.store.poll_interval)  # pages in flight may still add links
                 continue
             entry = batch[0]
-            self._in_flight.add(entry.url)
             self._started_pages += 1
+            finished = False
             try:
                 conditional = entry.record_version > 0 or entry.content_hash is not None
                 result = await self.fetcher.fetch(
@@ -289,13 +304,22 @@ class Crawler:
                     last_modified=entry.last_modified if conditional else None,
                 )
                 record = self._process(entry, result)
+                finished = True
             finally:
-                self._in_flight.discard(entry.url)
+                if not finished:
+                    self.store.release(entry.url)
             if record is not None:
                 await self._emitted.put(record)
             self._flush()
             if self.on_progress:
-                self.on_progress(self.stats, self.store.queued_count())
+                self.on_progress(self.stats, self._queued_count())
+
+    def _queued_count(self) -> int:
+        counted_at, queued = self._queued
+        if time.monotonic() - counted_at >= 1.0:
+            queued = self.store.queued_count()
+            self._queued = (time.monotonic(), queued)
+        return queued
 
     def _end_of_records(self, _: object) -> None:
         # The queue may be full: the end marker waits its turn like any record.

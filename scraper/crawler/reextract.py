@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from scraper.crawler.engine import record_content_key
-from scraper.crawler.state import StateStore
+from scraper.crawler.state import open_state
 from scraper.errors import ExtractionError
 from scraper.extract.api import extract_page_explained
 from scraper.fetch.result import FetchResult
@@ -24,7 +24,8 @@ __all__ = ["reextract_state"]
 def reextract_state(state: str, *, output: str | None = None, output_format: str | None = None, site: str | None = None) -> dict[str, Any]:
     summary = {"responses": 0, "changed": 0, "unchanged": 0, "failed": 0}
     out = open_output(output, output_format) if output else None
-    with StateStore(state) as store:
+    store = open_state(state, worker="reextract")
+    try:
         position = store.output_position(out.path, out.format) if out else (0, 0)
         if out:
             out.prepare(position[1])
@@ -57,4 +58,6 @@ def reextract_state(state: str, *, output: str | None = None, output_format: str
                 with store.transaction():
                     store.set_output_position(out.path, pending[-1][0], offset)
             out.close()
+    finally:
+        store.close()
     return summary

@@ -13,7 +13,7 @@ import click
 
 from scraper.crawler.api import acrawl, read_url_file
 from scraper.crawler.engine import CrawlStats
-from scraper.crawler.state import CrawlLockedError
+from scraper.crawler.state import CrawlLockedError, is_postgres_url
 from scraper.errors import ScraperError
 from scraper.settings import Settings, SettingsError, parse_setting_assignments
 
@@ -97,7 +97,7 @@ class CrawlCommand:
         if not seeds and not sitemaps and not discover:
             from pathlib import Path
 
-            if not Path(state).exists():
+            if not is_postgres_url(state) and not Path(state).exists():
                 raise click.UsageError("give seed URLs, --urls FILE, --sitemap URL or --discover SITE (or an existing --state to resume)")
         options = dict(urls=seeds, state=state, output=output, output_format=output_format, sitemaps=sitemaps,
                        discover=discover, search=search, site=site, warc_out=warc_out)

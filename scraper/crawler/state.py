@@ -15,6 +15,11 @@ A run that starts finds the output file longer than its committed offset
 (killed between 2's write and commit) or ending in half a line: it truncates
 the file to the offset and writes the pending records again.  No page is
 fetched twice (step 1 is atomic) and every record is in the file once.
+
+:class:`StateStore` is the embedded default.  :class:`~scraper.crawler.state_postgres.PostgresStateStore`
+has the same methods for several workers sharing one crawl; :func:`open_state`
+picks one from the ``--state`` value (a path, or a ``postgresql://`` URL).
+Both keep a versioned list of schema migrations and apply the missing ones on open.
 """
 
 from __future__ import annotations
@@ -28,16 +33,21 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scraper.errors import ScraperError
 
-__all__ = ["CrawlLockedError", "StateStore", "StoredResponse", "UrlState"]
+if TYPE_CHECKING:
+    from scraper.settings import Settings
 
-SCHEMA_VERSION = 1
+__all__ = ["CrawlLockedError", "StateStore", "StoredResponse", "UrlState", "is_postgres_url", "open_state"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+# Migrations: the schema at version N is migrations 1..N applied in order. Never edit
+# a released one; append a new one. A file at a higher version than this code knows is refused.
+_MIGRATIONS: list[str] = [
+    """
 CREATE TABLE IF NOT EXISTS urls (
     url TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -56,8 +66,6 @@ CREATE TABLE IF NOT EXISTS urls (
     record_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS urls_due ON urls (state, next_fetch_at, seq);
-CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, seq);  -- next_batch: FIFO over queued rows
-CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);           -- MAX(seq) in O(log n), not a scan
 CREATE TABLE IF NOT EXISTS responses (
     url TEXT PRIMARY KEY,
     fetched_at TEXT NOT NULL,
@@ -90,7 +98,14 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_at TEXT,
     stats TEXT
 );
-"""
+""",
+    # 2: the frontier query and MAX(seq) were full index scans, quadratic over a 100k-page crawl.
+    """
+CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, seq);
+CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);
+""",
+]
+SCHEMA_VERSION = len(_MIGRATIONS)
 
 
 class CrawlLockedError(ScraperError):
@@ -120,14 +135,38 @@ class StoredResponse:
     body: bytes
 
 
+def is_postgres_url(state: str | os.PathLike[str]) -> bool:
+    return str(state).startswith(("postgresql://", "postgres://"))
+
+
+def open_state(state: str | os.PathLike[str], settings: Settings | None = None, *, worker: str = "", lock: bool = True) -> Any:
+    """The store a ``--state`` value names, opened: a SQLite file, or a shared PostgreSQL database."""
+    if is_postgres_url(state):
+        from scraper.crawler.state_postgres import PostgresStateStore
+
+        return PostgresStateStore(str(state), settings=settings, worker=worker, lock=lock).open()
+    return StateStore(state, lock=lock).open()
+
+
 class StateStore:
-    """The SQLite state of one crawl. Use as a context manager: it takes the crawl lock."""
+    """The SQLite state of one crawl. Use as a context manager: it takes the crawl lock.
+
+    One process owns the file (the lock), so a lease is an in-memory set: a URL
+    handed to a worker is not handed out again until it is marked or released,
+    and a killed process's leases vanish with it.  Politeness is the fetcher's
+    in-process throttle, which sees every request of the crawl.
+    """
+
+    poll_interval = 0.05
+    """Seconds a worker waits when nothing is due but pages are still in flight."""
 
     def __init__(self, path: str | os.PathLike[str], *, lock: bool = True) -> None:
         self.path = Path(path)
         self._lock_wanted = lock
         self._lock_file: Any = None
         self.db: sqlite3.Connection | None = None
+        self._leased: set[str] = set()
+        self._seq: int | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -137,13 +176,24 @@ class StateStore:
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        found = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if found is None:
-            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) > SCHEMA_VERSION:
-            raise ScraperError(f"{self.path} was written by a newer scraper (state schema {found[0]}); upgrade scraper")
+        self._migrate()
         return self
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            db.execute(_META)
+            found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(found[0]) if found else 0
+            if version > SCHEMA_VERSION:
+                raise ScraperError(f"{self.path} was written by a newer scraper (state schema {version}); upgrade scraper")
+            for script in _MIGRATIONS[version:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def schema_version(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     def close(self) -> None:
         if self.db is not None:
@@ -155,7 +205,7 @@ class StateStore:
             self._lock_file = None
 
     def __enter__(self) -> StateStore:
-        return self.open()
+        return self if self.db is not None else self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -220,6 +270,27 @@ class StateStore:
         ).fetchall()
         return [UrlState(*row) for row in rows if row[0] not in exclude][:limit]
 
+    def lease(self, limit: int) -> list[UrlState]:
+        """Hand out up to ``limit`` queued URLs nobody holds, in discovery order."""
+        batch = self.next_batch(limit, self._leased)
+        self._leased.update(entry.url for entry in batch)
+        return batch
+
+    def release(self, url: str) -> None:
+        """Give a leased URL back unfetched (its worker failed): it is due again."""
+        self._leased.discard(url)
+
+    def release_host(self, host: str, wait: float) -> None:
+        """A page of ``host`` is finished; the next may start after ``wait`` s.
+
+        The fetcher's in-process throttle already enforces this in a single-process
+        crawl, so there is nothing to share.
+        """
+
+    def busy(self) -> bool:
+        """Is there anything queued or in flight, i.e. may more work still appear?"""
+        return self._db.execute("SELECT 1 FROM urls WHERE state='queued' LIMIT 1").fetchone() is not None
+
     def seed_hosts(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT DISTINCT host FROM urls WHERE depth=0")}
 
@@ -249,6 +320,7 @@ class StateStore:
         failure: str | None = None,
         detail: str | None = None,
     ) -> None:
+        self._leased.discard(url)
         self._db.execute(
             "UPDATE urls SET state=?, next_fetch_at=?, last_fetched_at=COALESCE(?, last_fetched_at), http_status=?, "
             "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified), content_hash=COALESCE(?, content_hash), "

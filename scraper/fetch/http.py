@@ -248,7 +248,7 @@ class HttpFetcher:
             if progress.first_start is None:
                 progress.first_start = time.monotonic()
             try:
-                exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers), self.settings.DOWNLOAD_TIMEOUT)
+                exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers, slot), self.settings.DOWNLOAD_TIMEOUT)
             except asyncio.TimeoutError:
                 exchange = _Exchange(url, failure="timeout", detail=f"{url} gave no complete response within DOWNLOAD_TIMEOUT={self.settings.DOWNLOAD_TIMEOUT:g}s")
             progress.last_end = time.monotonic()
@@ -268,10 +268,10 @@ class HttpFetcher:
         exchange.failure = "bot_wall"
         exchange.detail = f"{wall_detail(name, exchange.url)} (HTTP {status}); the host is left alone for {backoff:g}s"
 
-    async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str]) -> _Exchange:
+    async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], slot: HostSlot) -> _Exchange:
         exchange = _Exchange(url)
         try:
-            async with self._get_client().stream("GET", url, headers=extra_headers) as response:
+            async with self._get_client().stream("GET", url, headers=extra_headers, extensions={"trace": slot.trace}) as response:
                 exchange.status = response.status_code
                 exchange.headers = {name.lower(): value for name, value in response.headers.items()}
                 limit = self._body_limit(exchange, purpose)

@@ -49,6 +49,8 @@ class _HostState:
     not_before: float = 0.0
     """Earliest start allowed by penalties (retry backoff, Retry-After, bot walls)."""
     crawl_delay: float = 0.0
+    gap: float = 0.0
+    """The delay booked with the last start (randomised or not)."""
     botwall_strikes: int = 0
     in_flight: int = 0
     starts: int = 0
@@ -132,6 +134,15 @@ class HostThrottle:
         crawl_delay = state.crawl_delay if state is not None else 0.0
         return max(self._settings.DOWNLOAD_DELAY, crawl_delay)
 
+    def wait_hint(self, host: str) -> float:
+        """Seconds from now until the host should see another request: the delay, or a longer penalty.
+
+        Shared crawl states pass this on to other processes (see ``state_postgres.py``).
+        """
+        state = self._hosts.get(self._key(host))
+        penalty = state.not_before - time.monotonic() if state is not None else 0.0
+        return max(self.delay(host), penalty, 0.0)
+
     @asynccontextmanager
     async def _request(self, state: _HostState) -> AsyncIterator[None]:
         await self._wait_for_start(state)
@@ -157,7 +168,17 @@ class HostThrottle:
     def _book_start(self, state: _HostState, now: float) -> None:
         state.last_start = now
         state.starts += 1
-        state.next_start = now + max(self._download_delay(), state.crawl_delay)
+        state.gap = max(self._download_delay(), state.crawl_delay)
+        state.next_start = now + state.gap
+
+    def _sent(self, state: _HostState) -> None:
+        """The request's first bytes are leaving now: the gap runs from here, not from the booking.
+
+        Booking happens before a connection exists; a new connection (or a busy
+        machine) can hold the request back for a while, after which the next one,
+        on a warm connection, would reach the server too soon after it.
+        """
+        state.next_start = max(state.next_start, time.monotonic() + state.gap)
 
     def _download_delay(self) -> float:
         delay = self._settings.DOWNLOAD_DELAY
@@ -191,6 +212,11 @@ class HostSlot:
     def request(self) -> AbstractAsyncContextManager[None]:
         """Wait until the host may see another request start (delay, penalties, global limit), then run the block."""
         return self._throttle._request(self._state)
+
+    async def trace(self, event: str, info: object) -> None:
+        """httpcore's ``trace`` extension: restart the delay when the request is actually sent."""
+        if event.endswith("send_request_headers.started"):
+            self._throttle._sent(self._state)
 
 
 async def _sleep_until(moment: float) -> None:

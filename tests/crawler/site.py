@@ -64,6 +64,7 @@ class FixtureSite:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path_qs if request.query_string else request.path
+        arrived = time.monotonic()  # when the request reached the server: what politeness is about
         status = 200
         try:
             if request.path == "/robots.txt":
@@ -83,7 +84,7 @@ class FixtureSite:
                                                     "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT"})
         finally:
             with self.lock:
-                self.hits.append(Hit(path, time.monotonic(), request.headers.get("User-Agent", ""), status))
+                self.hits.append(Hit(path, arrived, request.headers.get("User-Agent", ""), status))
 
     def _search(self, request: web.Request) -> web.Response:
         questions = sorted(p for p in self.pages if p.startswith("/question/"))
