@@ -16,6 +16,14 @@ from tests.crawler.site import ServerThread, build_site, render_html
 FAST = {"DOWNLOAD_DELAY": 0.0, "CONCURRENT_REQUESTS": 4, "CONCURRENT_REQUESTS_PER_DOMAIN": 2}
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The crawl state, once as a SQLite file and once as a PostgreSQL database: same tests, both stores."""
+    if request.param == "sqlite":
+        return str(tmp_path / "s.db")
+    return str(request.getfixturevalue("postgres_dsn"))
+
+
 @pytest.fixture
 def server():
     with ServerThread(build_site()) as running:
@@ -26,9 +34,9 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def test_crawl_from_a_listing_follows_links_and_extracts_every_question(server: ServerThread, tmp_path: Path) -> None:
+def test_crawl_from_a_listing_follows_links_and_extracts_every_question(server: ServerThread, state: str, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    records = list(scraper.crawl([server.base + "/questions"], state=tmp_path / "s.db", output=out, **FAST))
+    records = list(scraper.crawl([server.base + "/questions"], state=state, output=out, **FAST))
     questions = {server.base + q for q in server.site.questions}
     assert {r.url for r in records} == questions
     written = lines(out)
@@ -63,8 +71,8 @@ def test_include_exclude_depth_and_page_limit(server: ServerThread, tmp_path: Pa
     assert len(limited) <= 2  # the listing page gives no record
 
 
-def test_second_run_fetches_only_what_is_due_and_reports_changes(server: ServerThread, tmp_path: Path) -> None:
-    state, out = tmp_path / "s.db", tmp_path / "out.jsonl"
+def test_second_run_fetches_only_what_is_due_and_reports_changes(server: ServerThread, state: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
     first = list(scraper.crawl([server.base + "/questions"], state=state, output=out, RECRAWL_INTERVAL=0, **FAST))
     # One question gains an answer.
     changed_path = server.site.questions[0]
@@ -89,8 +97,7 @@ def test_second_run_fetches_only_what_is_due_and_reports_changes(server: ServerT
     assert len(lines(out)) == len(first) + 1
 
 
-def test_pages_not_yet_due_are_not_fetched_again(server: ServerThread, tmp_path: Path) -> None:
-    state = tmp_path / "s.db"
+def test_pages_not_yet_due_are_not_fetched_again(server: ServerThread, state: str) -> None:
     list(scraper.crawl([server.base + "/questions"], state=state, **FAST))  # default interval: one day
     server.site.hits.clear()
     assert list(scraper.crawl(state=state, **FAST)) == []
@@ -161,17 +168,17 @@ def test_warc_out_keeps_every_fetched_response_for_later(server: ServerThread, t
         assert again[record.url].answers == record.answers
 
 
-def test_async_crawl_yields_the_same_records(server: ServerThread, tmp_path: Path) -> None:
+def test_async_crawl_yields_the_same_records(server: ServerThread, state: str) -> None:
     import asyncio
 
     async def collect() -> list[str]:
-        return [r.url async for r in scraper.acrawl([server.base + "/questions"], state=tmp_path / "s.db", **FAST)]
+        return [r.url async for r in scraper.acrawl([server.base + "/questions"], state=state, **FAST)]
 
     assert sorted(asyncio.run(collect())) == sorted(server.base + q for q in server.site.questions)
 
 
-def test_politeness_delay_holds_across_the_whole_crawl(server: ServerThread, tmp_path: Path) -> None:
-    list(scraper.crawl([server.base + "/questions"], state=tmp_path / "s.db", DOWNLOAD_DELAY=0.15,
+def test_politeness_delay_holds_across_the_whole_crawl(server: ServerThread, state: str) -> None:
+    list(scraper.crawl([server.base + "/questions"], state=state, DOWNLOAD_DELAY=0.15,
                        CONCURRENT_REQUESTS=4, CONCURRENT_REQUESTS_PER_DOMAIN=1, CLOSESPIDER_PAGECOUNT=6))
     starts = sorted(hit.at for hit in server.site.hits)
     gaps = [b - a for a, b in zip(starts, starts[1:])]
