@@ -137,6 +137,7 @@ class Crawler:
         self._unflushed = 0
         self._queued = (0.0, 0)  # (when counted, how many): counting is a query, done at most once a second
         self._started_pages = 0
+        self._idle_until = 0.0
         self._stop = False
 
     # --- seeds -------------------------------------------------------------------------
@@ -287,11 +288,16 @@ class Crawler:
         while not self._stop:
             if self._limit_reached():
                 return
+            now = time.monotonic()
+            if now < self._idle_until:  # another worker just found nothing due: do not ask again yet
+                await asyncio.sleep(self._idle_until - now)
+                continue
             batch = self.store.lease(1)
             if not batch:
                 if not self.store.busy():
                     return
-                await asyncio.sleep(self.store.poll_interval)  # pages in flight may still add links
+                # Pages in flight may still add links, or hosts come off their delay.
+                self._idle_until = time.monotonic() + self.store.idle_wait()
                 continue
             entry = batch[0]
             self._started_pages += 1

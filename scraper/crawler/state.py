@@ -287,6 +287,10 @@ class StateStore:
         crawl, so there is nothing to share.
         """
 
+    def idle_wait(self) -> float:
+        """Seconds to wait before asking for work again after :meth:`lease` found none."""
+        return self.poll_interval
+
     def busy(self) -> bool:
         """Is there anything queued or in flight, i.e. may more work still appear?"""
         return self._db.execute("SELECT 1 FROM urls WHERE state='queued' LIMIT 1").fetchone() is not None
