@@ -9,7 +9,7 @@ from typing import Any
 
 from scraper.crawler.discovery import discover_seeds, sitemap_seeds
 from scraper.crawler.engine import Crawler, CrawlStats
-from scraper.crawler.state import is_postgres_url, open_state
+from scraper.crawler.state import is_postgres_url, open_state, state_error
 from scraper.fetch.http import HttpFetcher
 from scraper.models import PageRecord
 from scraper.settings import Settings
@@ -76,6 +76,11 @@ async def acrawl(
             crawler.add_seeds(seeds)
             async for record in crawler.run():
                 yield record
+    except Exception as exc:
+        translated = state_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
     finally:
         for out in outputs:
             out.close()

@@ -40,7 +40,16 @@ from scraper.errors import ScraperError
 if TYPE_CHECKING:
     from scraper.settings import Settings
 
-__all__ = ["CrawlLockedError", "StateStore", "StoredResponse", "UrlState", "is_postgres_url", "open_state"]
+__all__ = [
+    "CrawlLockedError",
+    "StateStore",
+    "StateStoreError",
+    "StoredResponse",
+    "UrlState",
+    "is_postgres_url",
+    "open_state",
+    "state_error",
+]
 
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
@@ -110,6 +119,19 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 class CrawlLockedError(ScraperError):
     """Another crawl holds the state's lock."""
+
+
+class StateStoreError(ScraperError):
+    """The crawl's state database failed (a lost connection, a server restart, a full disk)."""
+
+
+def state_error(exc: BaseException) -> StateStoreError | None:
+    """The :class:`StateStoreError` for a database driver's exception, or None for any other."""
+    if isinstance(exc, sqlite3.OperationalError) or type(exc).__module__.startswith("psycopg"):
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StateStoreError(f"the crawl's state database failed ({detail}); nothing committed is lost: "
+                               "run the same command again to resume")
+    return None
 
 
 @dataclass

@@ -177,12 +177,15 @@ class PostgresStateStore:
 
     def close(self) -> None:
         if self.db is not None:
-            if self._buffer and not self.db.closed:
-                self._db.execute(
-                    "UPDATE urls SET state='queued', leased_by=NULL, lease_until=NULL WHERE url = ANY(%s) AND leased_by=%s",
-                    ([e.url for e in self._buffer], self.worker),
-                )
-                self._buffer.clear()
+            if self._buffer and not (self.db.closed or self.db.broken):
+                try:  # hand back what was leased but not started; if this fails, the leases expire
+                    self._db.execute(
+                        "UPDATE urls SET state='queued', leased_by=NULL, lease_until=NULL WHERE url = ANY(%s) AND leased_by=%s",
+                        ([e.url for e in self._buffer], self.worker),
+                    )
+                except Exception:  # noqa: BLE001 - closing must not hide the error that ended the crawl
+                    pass
+            self._buffer.clear()
             self.db.close()  # also ends the session's advisory lock
             self.db = None
 

@@ -124,3 +124,32 @@ def test_a_killed_worker_loses_nothing(postgres_dsn: str, tmp_path: Path) -> Non
         assert restarted.returncode == 0, err.decode()
         urls = records(*outs)
         assert sorted(urls) == sorted(questions), "every record once over the three files"
+
+
+def test_a_lost_database_connection_ends_the_worker_with_a_clear_error_and_a_rerun_resumes(
+        postgres_dsn: str, tmp_path: Path) -> None:
+    import psycopg
+
+    site = build_site(count=16)
+    with ServerThread(site) as server:
+        out = tmp_path / "w.jsonl"
+        cmd = worker_cmd([server.base + "/questions"], postgres_dsn, out, "w0")
+        proc = start(cmd)
+        deadline = time.monotonic() + 60
+        while sum(1 for h in site.hits if h.path.startswith("/question/")) < 3:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.01)
+        with psycopg.connect(postgres_dsn, autocommit=True) as admin:  # as a database restart would
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'scraper'")
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        message = err.decode()
+        assert "state database failed" in message and "run the same command again" in message
+        assert "Traceback" not in message
+
+        again = start(cmd)
+        _, err = again.communicate(timeout=120)
+        assert again.returncode == 0, err.decode()
+        assert sorted(records(out)) == sorted(server.base + q for q in site.questions)  # type: ignore[attr-defined]
+        hits = page_hits(site)
+        assert sum(n - 1 for n in hits.values()) <= 1, "at most the page in flight is fetched again"
