@@ -361,23 +361,29 @@ class PostgresStateStore:
         Called inside the page's transaction. ``wait`` is the delay (DOWNLOAD_DELAY or
         Crawl-delay) or a longer penalty this worker learnt (Retry-After, a bot wall).
         """
+        # With no wait and the host not held, there is nothing to write: skipping it keeps the
+        # host's row free for other workers' leases (a page commit would lock it until COMMIT).
         self._db.execute(
-            "UPDATE hosts SET next_allowed_at = clock_timestamp() + make_interval(secs => %s) WHERE host=%s",
-            (max(wait, 0.0), host),
+            "UPDATE hosts SET next_allowed_at = clock_timestamp() + make_interval(secs => %s) "
+            "WHERE host=%s AND (%s > 0 OR next_allowed_at > clock_timestamp())",
+            (max(wait, 0.0), host, wait),
         )
 
     def idle_wait(self) -> float:
-        """Until the next host comes off its delay (from the database), within [poll_interval, 0.5 s].
+        """Until the next host comes off its delay (from the database), at most 0.5 s.
 
         A polite crawl spends most of its time waiting on delays; without this, every
-        idle task of every worker would ask the database 20 times a second.
+        idle task of every worker would ask the database 20 times a second.  A host that
+        is ready already was only locked by another worker's lease: ask again soon.
         """
         row = self._one(
-            "SELECT EXTRACT(EPOCH FROM min(next_allowed_at) - clock_timestamp()) FROM hosts "
-            "WHERE next_allowed_at > clock_timestamp() AND next_allowed_at <> 'infinity'"
+            "SELECT EXTRACT(EPOCH FROM min(greatest(next_allowed_at, 'epoch')) - clock_timestamp()) FROM hosts "
+            "WHERE next_allowed_at <> 'infinity'"
         )
-        wait = float(row[0]) if row and row[0] is not None else 0.5
-        return min(max(wait, self.poll_interval), 0.5)
+        if row is None or row[0] is None:
+            return 0.5
+        wait = float(row[0])
+        return 0.01 if wait <= 0 else min(max(wait, 0.01), 0.5)
 
     def busy(self) -> bool:
         """Is anything queued or leased by any worker (whose pages may add links)?"""
