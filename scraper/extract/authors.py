@@ -38,6 +38,10 @@ _SIGN_OFF = re.compile(
 _ELIDED = re.compile(r"[a-z]{1,3}['\u2019][A-Z]")  # "d'Alene", "l'Islet"
 _DIGIT = re.compile(r"\d")
 _BRACKETED = re.compile(r"\s*\([^)]*\)")
+# ASCII characters that are no digit ("" too): a line starting with one cannot match a
+# pattern that starts with \d.  Other characters may be Unicode digits: the regex decides.
+_NOT_DIGIT_START = frozenset(chr(c) for c in range(128) if not chr(c).isdigit()) | {""}
+_NOT_REVIEWS_START = _NOT_DIGIT_START - {"("}
 _MAX_NAME_WORDS = 6
 _MAX_AUTHOR_LINE = 120  # name, "location specialty" and rating lines are short; paragraphs are not
 
@@ -59,7 +63,10 @@ class AuthorBlock:
 
 def parse_rating_line(line: str) -> tuple[float, int | None] | None:
     """(rating, review count) from ``4.9 out of 5 stars 38 reviews``; None if not such a line."""
-    found = _RATING.fullmatch(line.strip())
+    line = line.strip()
+    if line[:1] in _NOT_DIGIT_START:  # a rating line starts with a digit (\d): most lines are ruled out here
+        return None
+    found = _RATING.fullmatch(line)
     if found is None:
         return None
     rating = float(found.group("rating").replace(",", "."))
@@ -73,9 +80,13 @@ def is_rating_fragment(line: str) -> bool:
 
 
 def _is_credential(token: str) -> bool:
-    token = _BRACKETED.sub("", token).strip().strip(",")
-    words = token.replace(".", "").split()
-    return bool(words) and all(w.upper() in credentials() and w[:1].isupper() for w in words)
+    if "(" in token:
+        token = _BRACKETED.sub("", token)
+    words = token.strip().strip(",").replace(".", "").split()
+    if not words:
+        return False
+    known = credentials()
+    return all(w.upper() in known and w[:1].isupper() for w in words)
 
 
 def _is_name(words: list[str]) -> bool:
@@ -96,7 +107,8 @@ def _is_name(words: list[str]) -> bool:
 def split_name_credentials(line: str) -> tuple[str, list[str]] | None:
     """(bare name, credentials) when ``line`` is a display name ending in credentials."""
     line = line.strip()
-    if not line or _SIGN_OFF.search(line) or _DIGIT.search(line) is not None or line[-1] in "!?:;":
+    # _SIGN_OFF is anchored at the start (every branch begins with ^): match() is its search().
+    if not line or line[-1] in "!?:;" or _SIGN_OFF.match(line) or _DIGIT.search(line) is not None:
         return None
     if "," in line:
         head, _, tail = line.partition(",")
@@ -149,15 +161,12 @@ _RATING_WORDS = frozenset({"review", "reviews", "star", "stars"})
 def _may_end_author_line(line: str, vocabulary: SpecialtyVocabulary) -> bool:
     """False when ``line`` cannot be a whole author block: its last word is no credential,
     specialty or rating word."""
-    words = line.split()
+    words = line.rsplit(None, 1)  # the last word is all that is needed
     if not words or line.endswith(")"):
         return True
     last = words[-1]
-    return (
-        last.lower() in vocabulary.last_words
-        or last.lower() in _RATING_WORDS
-        or last.replace(".", "").upper() in credentials()
-    )
+    lower = last.lower()
+    return lower in vocabulary.last_words or lower in _RATING_WORDS or last.replace(".", "").upper() in credentials()
 
 
 def parse_author_block(lines: list[str], vocabulary: SpecialtyVocabulary) -> AuthorBlock | None:
@@ -170,7 +179,8 @@ def parse_author_block(lines: list[str], vocabulary: SpecialtyVocabulary) -> Aut
     rest = list(lines)
     rating = parse_rating_line(rest[-1])
     if rating is None:
-        reviews = _REVIEWS_ONLY.fullmatch(rest[-1].strip())
+        last = rest[-1].strip()
+        reviews = None if last[:1] in _NOT_REVIEWS_START else _REVIEWS_ONLY.fullmatch(last)
         if reviews:
             block.review_count = int(reviews.group("reviews").replace(",", ""))
             rest.pop()

@@ -42,6 +42,11 @@ TEMPLATE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"<<" + _BODY + r">>",  # custom delimiters
     )
 )
+# The literal each of TEMPLATE_PATTERNS starts with (a test checks they stay in step), and
+# its rarest character: a one-character test (memchr) rules most patterns out at once.
+_TEMPLATE_OPENERS: tuple[tuple[str, str], ...] = (
+    ("{", "{{{"), ("{", "{{"), ("%", "{%"), ("#", "{#"), ("%", "<%"), ("$", "${"), ("[", "[["), ("<", "<<"),
+)
 _HALF_DELIMITER = re.compile(r"\{\{|\}\}|\{%|%\}")
 _MARK = "\ue000"  # private-use character standing where junk was removed
 _MAYBE_JUNK = re.compile(r"\{\{|\{%|\{#|<%|\$\{|\[\[|<<|\}\}|%\}")
@@ -80,6 +85,12 @@ _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # is always decoded from bytes with errors replaced.)
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPACE_RUN = re.compile(r"[^\S\n]+")
+# Every character str.split() and ``\s`` split at, but " " and "\n" (a test checks the list
+# against str.isspace over all of Unicode).
+_OTHER_SPACES = (
+    "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 _BARE_IDENTIFIER = re.compile(r"[#/]?[A-Za-z_$][\w.$]*")
 _CODE_CHAR = re.compile(r"[{}()\[\]?:=<>!&|+;$'\"`]")
@@ -104,20 +115,42 @@ def strip_template_junk(text: str, replacement: str = " ") -> str:
     Each expression becomes ``replacement`` plus the newlines it spanned, so the
     text keeps its line count and lines stay aligned with the original.
     """
-    if not _MAYBE_JUNK.search(text):
+    if not _maybe_junk(text):
         return text
 
     def replace(found: re.Match[str]) -> str:
         return replacement + "\n" * found.group(0).count("\n")
 
-    for pattern in TEMPLATE_PATTERNS:
-        text = pattern.sub(replace, text)
-    if _HALF_DELIMITER.search(text):
+    for (char, opener), pattern in zip(_TEMPLATE_OPENERS, TEMPLATE_PATTERNS):
+        if char in text and opener in text:  # a pattern cannot match text without its opening delimiter
+            text = pattern.sub(replace, text)
+    if _has_half_delimiter(text):
         text = "\n".join(
             _UNCLOSED.sub(lambda m: _drop_if_code(m, replacement), line) if _HALF_DELIMITER.search(line) else line
             for line in text.split("\n")
         )
     return text
+
+
+# Substring tests stand in for regex scans below: a test for one character is a memchr, far
+# faster than a regex scan, and rules out most texts before any two-character test runs.
+
+
+def _maybe_junk(text: str) -> bool:
+    """``_MAYBE_JUNK.search(text) is not None``."""
+    return (
+        ("{" in text and ("{{" in text or ("%" in text and "{%" in text) or ("#" in text and "{#" in text) or ("$" in text and "${" in text)))
+        or ("}" in text and ("}}" in text or ("%" in text and "%}" in text)))
+        or ("<" in text and ("<<" in text or ("%" in text and "<%" in text)))
+        or ("[" in text and "[[" in text)
+    )
+
+
+def _has_half_delimiter(text: str) -> bool:
+    """``_HALF_DELIMITER.search(text) is not None``."""
+    return ("{" in text and ("{{" in text or ("%" in text and "{%" in text))) or (
+        "}" in text and ("}}" in text or ("%" in text and "%}" in text))
+    )
 
 
 def _drop_if_code(found: re.Match[str], replacement: str) -> str:
@@ -150,6 +183,55 @@ def is_chrome_line(line: str) -> bool:
     return bool(stripped) and len(stripped) <= _MAX_CHROME_LINE and _CHROME.fullmatch(stripped) is not None
 
 
+def _has_odd_chars(text: str) -> bool:
+    """``_ODD_CHARS.search(text) is not None``, mostly without a regex scan.
+
+    Every odd character is non-printable, so text that is printable once its
+    newlines, tabs and no-break spaces are set aside holds none.
+    """
+    if text.replace("\n", " ").replace("\t", " ").replace("\xa0", " ").isprintable():
+        return False
+    return _ODD_CHARS.search(text) is not None
+
+
+def _collapse_spaces(text: str) -> str:
+    """``"\n".join(" ".join(line.split()) for line in text.split("\n"))`` in whole-text passes."""
+    text = text.replace("\t", " ").replace("\xa0", " ")
+    if not text.replace("\n", " ").replace(_MARK, " ").isprintable():
+        # Some other space may stand in the text (every space but " " is non-printable).
+        for space in _OTHER_SPACES:
+            if space in text:
+                text = text.replace(space, " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.replace(" \n", "\n").replace("\n ", "\n").strip(" ")
+
+
+def _clean(text: str) -> tuple[str, list[str | None]]:
+    """``text`` with odd characters dealt with, and the cleaned value of each of its lines
+    (see :func:`clean_lines`)."""
+    if _has_odd_chars(text):
+        text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
+    marked = _collapse_spaces(strip_template_junk(text, _MARK))
+    has_mark = _MARK in marked
+    out: list[str | None] = []
+    append = out.append
+    for line in marked.split("\n"):
+        if not line:
+            append(None)
+            continue
+        if has_mark and _MARK in line:
+            line = " ".join(line.replace(_MARK, " ").split())
+        # looks_like_code and is_chrome_line are False for longer lines.
+        if not line or (len(line) <= _MAX_CODE_LINE and (looks_like_code(line) or is_chrome_line(line))):
+            append("")
+            continue
+        if line[-4:].lower() in _TOGGLE_ENDINGS:
+            line = _TRAILING_TOGGLE.sub("", line)
+        append(line)
+    return text, out
+
+
 def clean_lines(text: str) -> list[tuple[str, str | None]]:
     """Each line of a text render as (original line, cleaned line).
 
@@ -158,25 +240,8 @@ def clean_lines(text: str) -> list[tuple[str, str | None]]:
     starts), else the content with junk removed and whitespace collapsed.
     Works on the whole text at once: a per-line regex pass is the slow path.
     """
-    if _ODD_CHARS.search(text):
-        text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
-    marked = strip_template_junk(text, _MARK)
-    out: list[tuple[str, str | None]] = []
-    for raw, line in zip(text.split("\n"), marked.split("\n")):
-        words = line.split()
-        if not words:
-            out.append((raw, None))
-            continue
-        content = " ".join(words)
-        if _MARK in content:
-            content = " ".join(content.replace(_MARK, " ").split())
-        if not content or looks_like_code(content) or is_chrome_line(content):
-            out.append((raw, ""))
-            continue
-        if content[-4:].lower() in _TOGGLE_ENDINGS:
-            content = _TRAILING_TOGGLE.sub("", content)
-        out.append((raw, content))
-    return out
+    text, cleaned = _clean(text)
+    return list(zip(text.split("\n"), cleaned))
 
 
 def clean_line(line: str) -> str:

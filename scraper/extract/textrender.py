@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from scraper.errors import NotAQAPageError
 from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_author_block
-from scraper.extract.clean import clean_lines
+from scraper.extract.clean import _clean
 from scraper.extract.dates import parse_date
 from scraper.extract.vocabulary import SpecialtyVocabulary
 from scraper.models import Answer, Author, Question, RecordWarning
@@ -87,33 +87,40 @@ def _items(text: str) -> list[_Item]:
     """Lines grouped into blocks, with junk-only lines kept as widget markers."""
     items: list[_Item] = []
     current: list[str] = []
-
-    def close() -> None:
-        if current:
-            items.append(_Block(list(current)))
-            current.clear()
-
-    for raw, line in clean_lines(text.replace("\r\n", "\n").replace("\r", "\n")):
+    text, cleaned = _clean(text.replace("\r\n", "\n").replace("\r", "\n"))
+    raws: list[str] | None = None
+    for n, line in enumerate(cleaned):
         if line is None:
-            close()
+            if current:
+                items.append(_Block(current))
+                current = []
             continue
         if not line:
-            close()
-            items.append(_Widget(" ".join(raw.split())))
+            if current:
+                items.append(_Block(current))
+                current = []
+            if raws is None:
+                raws = text.split("\n")
+            items.append(_Widget(" ".join(raws[n].split())))
             continue
         date = parse_date(line) if len(line) <= 40 and line[-1:].isdigit() else None
         if date:
             # A line that is only a date is a byline, like the vote widget: it marks where a post starts.
-            close()
+            if current:
+                items.append(_Block(current))
+                current = []
             items.append(_Widget(_DATE_SIGNATURE, date))
             continue
         heading = ANSWERS_HEADING.fullmatch(line) if len(line) < 40 else None
         if heading:
-            close()
+            if current:
+                items.append(_Block(current))
+                current = []
             items.append(_Heading(int((heading.group("n") or heading.group("n2")).replace(",", ""))))
             continue
         current.append(line)
-    close()
+    if current:
+        items.append(_Block(current))
     return items
 
 

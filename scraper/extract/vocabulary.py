@@ -46,18 +46,30 @@ class SpecialtyVocabulary:
     _max_words: int = field(init=False, repr=False, compare=False)
     last_words: frozenset[str] = field(init=False, repr=False, compare=False)
     """The words a specialty can end with ("surgeon", "dermatologist"): a cheap first test."""
+    _sizes: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
+    """Key of a specialty's last word -> the word counts of the specialties ending so, longest first."""
 
     def __post_init__(self) -> None:
         table = {_key(_tokens(s)): s for s in self.specialties}
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_max_words", max((len(_tokens(s)) for s in self.specialties), default=0))
         object.__setattr__(self, "last_words", frozenset(_tokens(s)[-1].lower() for s in self.specialties))
+        sizes: dict[str, set[int]] = {}
+        for key in table:
+            # A key's words are the specialty's tokens, each lower-cased on its own (no token
+            # holds a space), so its last word is the key of the last token.
+            words = key.split(" ")
+            sizes.setdefault(words[-1], set()).add(len(words))
+        object.__setattr__(self, "_sizes", {last: tuple(sorted(n, reverse=True)) for last, n in sizes.items()})
 
     def match(self, line: str) -> tuple[str, str] | None:
         """Split ``line`` into (location, specialty) by the longest specialty it ends with."""
         words = _tokens(line)
-        for size in range(min(self._max_words, len(words)), 0, -1):
-            if _key(words[-size:]) in self._table:
+        if not words:
+            return None
+        # Only the lengths of the specialties that end with the line's last word are tried.
+        for size in self._sizes.get(_key(words[-1:]), ()):
+            if size <= len(words) and _key(words[-size:]) in self._table:
                 location = " ".join(words[:-size]).strip(" ,-\u2013\u2014|\u00b7")
                 return location, " ".join(words[-size:])
         return None
