@@ -240,18 +240,16 @@ class PostgresStateStore:
         if not entries:
             return 0
         hosts = sorted({host for _, host, _ in entries})
-        with self._db.transaction(), self._db.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO hosts (host) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (hosts,)
-            )
-            # One statement for the batch, in the order given (discovery order = seq order).
-            cursor.execute(
-                "INSERT INTO urls (url, host, depth) "
-                "SELECT u, h, d FROM unnest(%s::text[], %s::text[], %s::int[]) WITH ORDINALITY AS t(u, h, d, n) "
-                "ORDER BY n ON CONFLICT (url) DO NOTHING",
-                ([u for u, _, _ in entries], [h for _, h, _ in entries], [d for _, _, d in entries]),
-            )
-            return cursor.rowcount
+        # One statement: new hosts first (sorted, so concurrent pages insert them in one order),
+        # then the URLs in the order given (discovery order = seq order).
+        cursor = self._db.execute(
+            "WITH new_hosts AS (INSERT INTO hosts (host) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING) "
+            "INSERT INTO urls (url, host, depth) "
+            "SELECT u, h, d FROM unnest(%s::text[], %s::text[], %s::int[]) WITH ORDINALITY AS t(u, h, d, n) "
+            "ORDER BY n ON CONFLICT (url) DO NOTHING",
+            (hosts, [u for u, _, _ in entries], [h for _, h, _ in entries], [d for _, _, d in entries]),
+        )
+        return cursor.rowcount
 
     def requeue_due(self, now: float) -> int:
         """Put pages whose re-crawl time has come back in the frontier (incremental runs)."""
@@ -445,15 +443,17 @@ class PostgresStateStore:
 
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
         """Store a new record version, queued for this worker's outputs; returns its version."""
-        latest = self.latest_record(url)
-        version = (latest[0] if latest else 0) + 1
-        self._db.execute(
-            "INSERT INTO records (url, version, created_at, extractor, change, record, content_key, worker) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (url, version, created_at, extractor, change, record_json, content_key, self.worker),
+        row = self._one(
+            "WITH ins AS (INSERT INTO records (url, version, created_at, extractor, change, record, content_key, worker) "
+            "SELECT %s, COALESCE(max(version), 0) + 1, %s, %s, %s, %s, %s, %s FROM records WHERE url = %s RETURNING version) "
+            "UPDATE urls SET record_version = ins.version FROM ins WHERE urls.url = %s RETURNING ins.version",
+            (url, created_at, extractor, change, record_json, content_key, self.worker, url, url),
         )
-        self._db.execute("UPDATE urls SET record_version=%s WHERE url=%s", (version, url))
-        return version
+        if row is None:  # a record for a URL the frontier does not hold (nothing to update there)
+            latest = self.latest_record(url)
+            assert latest is not None
+            return latest[0]
+        return int(row[0])
 
     # --- output bookkeeping ------------------------------------------------------------
 
