@@ -196,12 +196,48 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
 def reextract(state: str, output: str | None, output_format: str | None, site: str | None) -> None:
     """Rebuild every record from the stored raw responses with this extractor version (no fetching)."""
     from scraper.crawler.reextract import reextract_state
+    from scraper.crawler.state import is_postgres_url
 
-    if not Path(state).exists():
+    if not is_postgres_url(state) and not Path(state).exists():
         raise click.UsageError(f"no crawl state at {state}")
     summary = reextract_state(state, output=output, output_format=output_format, site=site)
     click.echo(f"scraper: re-extracted {summary['responses']} responses: {summary['changed']} records changed, "
                f"{summary['unchanged']} unchanged, {summary['failed']} without a record", err=True)
+
+
+@cli.command()
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file or a postgresql:// URL.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(state: str, as_json: bool) -> None:
+    """Show a crawl's state: URLs by state, pages in flight by worker, records, recent runs."""
+    import json
+
+    from scraper.crawler.state import is_postgres_url, open_state
+    from scraper.errors import ScraperError
+
+    if not is_postgres_url(state) and not Path(state).exists():
+        raise click.UsageError(f"no crawl state at {state}")
+    try:
+        store = open_state(state, lock=False)
+    except ScraperError as exc:
+        click.echo(f"scraper: {exc}", err=True)
+        sys.exit(1)
+    try:
+        info = store.status()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    urls = info["urls"]
+    click.echo(f"urls: {sum(urls.values())} (" + ", ".join(f"{k} {v}" for k, v in sorted(urls.items())) + ")")
+    click.echo(f"records: {info['records']} (all versions)")
+    for worker, n in info["leases"].items():
+        click.echo(f"in flight: {n} leased by {worker}")
+    for run in info["runs"]:
+        who = f"{run['worker']}: " if run["worker"] else ""
+        end = run["finished_at"] or "not finished (running, or killed)"
+        click.echo(f"run: {who}{run['started_at']} -> {end}, {run['pages_fetched'] if run['pages_fetched'] is not None else '?'} pages")
 
 
 @cli.command()

@@ -422,6 +422,12 @@ class StateStore:
     def counts(self) -> dict[str, int]:
         return {state: int(n) for state, n in self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state")}
 
+    def status(self) -> dict[str, Any]:
+        """What ``scraper status`` shows: URLs by state, in flight, records, recent runs."""
+        return _status(self.counts(), {"this process": len(self._leased)} if self._leased else {},
+                       int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]),
+                       self._db.execute("SELECT '', started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 5").fetchall())
+
 
 class _Transaction:
     """``with store.transaction():`` — one atomic step (BEGIN IMMEDIATE ... COMMIT)."""
@@ -435,6 +441,17 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _status(counts: dict[str, int], leases: dict[str, int], records: int, runs: list[Any]) -> dict[str, Any]:
+    return {
+        "urls": counts,
+        "leases": leases,
+        "records": records,
+        "runs": [{"worker": worker, "started_at": started, "finished_at": finished,
+                  "pages_fetched": json.loads(stats).get("pages_fetched") if stats else None}
+                 for worker, started, finished, stats in runs],
+    }
 
 
 def now_epoch() -> float:

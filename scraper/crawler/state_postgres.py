@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scraper.crawler.state import CrawlLockedError, StoredResponse, UrlState
+from scraper.crawler.state import CrawlLockedError, StoredResponse, UrlState, _status
 from scraper.errors import ScraperError
 
 if TYPE_CHECKING:
@@ -493,3 +493,10 @@ class PostgresStateStore:
 
     def counts(self) -> dict[str, int]:
         return {state: int(n) for state, n in self._db.execute("SELECT state, count(*) FROM urls GROUP BY state")}
+
+    def status(self) -> dict[str, Any]:
+        """What ``scraper status`` shows: URLs by state, leases by worker, records, recent runs."""
+        leases = {worker: int(n) for worker, n in self._db.execute(
+            "SELECT leased_by, count(*) FROM urls WHERE state='leased' GROUP BY leased_by ORDER BY leased_by")}
+        runs = self._db.execute("SELECT worker, started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 10").fetchall()
+        return _status(self.counts(), leases, int(self._one("SELECT count(*) FROM records")[0]), runs)

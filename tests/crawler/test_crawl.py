@@ -184,3 +184,31 @@ def test_politeness_delay_holds_across_the_whole_crawl(server: ServerThread, sta
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     # Measured at the server (robots.txt included), less 0.05 s for the server thread's own scheduling.
     assert len(starts) >= 6 and min(gaps) >= 0.10, gaps
+
+
+def test_status_shows_what_the_crawl_did(server: ServerThread, state: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from scraper.cli import cli
+
+    records = list(scraper.crawl([server.base + "/questions"], state=state, **FAST))
+    fetched = {p for p in server.site.paths_hit() if p != "/robots.txt"}
+    result = CliRunner().invoke(cli, ["status", "--state", state, "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["records"] == len(records) == len(server.site.questions)
+    # Every URL fetched is done or failed (the robots-disallowed one fails without a request).
+    assert info["urls"].get("done", 0) + info["urls"].get("failed", 0) >= len(fetched)
+    assert "queued" not in info["urls"] and "leased" not in info["urls"] and info["leases"] == {}
+    assert info["runs"][0]["pages_fetched"] == info["urls"]["done"] and info["runs"][0]["finished_at"]
+    text = CliRunner().invoke(cli, ["status", "--state", state])
+    assert f"records: {len(records)} (all versions)" in text.output
+
+
+def test_status_of_a_missing_state_is_a_usage_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from scraper.cli import cli
+
+    result = CliRunner().invoke(cli, ["status", "--state", str(tmp_path / "nothing.db")])
+    assert result.exit_code == 2 and "no crawl state" in result.output
