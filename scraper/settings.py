@@ -61,6 +61,13 @@ class Settings(BaseModel):
     REDIRECT_ALLOW_PRIVATE: bool = False
     """Follow redirects that lead to loopback or private addresses (off: a public page must not
     send the crawler into the local network)."""
+    DNS_ALLOW_PRIVATE: bool = False
+    """Connect to host names that resolve to loopback, private, link-local or other non-public
+    addresses even when the fetch started on a public host (off: such a connection is refused as
+    ``blocked_address``, checked on the resolved addresses at connect time, so DNS rebinding cannot
+    get round it).  A fetch that starts on a private host (``127.0.0.1``, ``localhost``, ``10.x``)
+    may always connect to private addresses.  Not applied through HTTP_PROXY, which resolves names
+    itself."""
 
     # Retries
     RETRY_ENABLED: bool = True

@@ -8,6 +8,11 @@ Why it is built this way:
   redirects are followed here, hop by hop, rather than by httpx: each hop
   is throttled, checked against robots.txt, and checked for leaving HTTP or
   entering the local network.
+- Names are checked again when a connection is opened
+  (:mod:`scraper.fetch.resolve`): a fetch that starts on a public host may
+  not connect to an address in the local network, whatever name led there,
+  unless DNS_ALLOW_PRIVATE (or, for redirect hops, REDIRECT_ALLOW_PRIVATE)
+  says it may.  Through HTTP_PROXY only the name check applies.
 - Nothing about the network or the server raises: every outcome is a
   :class:`~scraper.fetch.result.FetchResult`, with one of ``FAILURE_KINDS``
   and a sentence in ``detail`` when it is not a page, so one bad URL never
@@ -24,6 +29,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import importlib.util
 import random
 import time
@@ -36,6 +42,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
+from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
 from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
@@ -52,6 +59,9 @@ DECODE_STEP = 64 * 1024
 """Most bytes one decompression step may produce."""
 WALL_SCAN_BYTES = 512 * 1024
 """Bytes of a 403/429/503 body read to look for a bot wall."""
+
+_hop_allows_private: contextvars.ContextVar[bool] = contextvars.ContextVar("_hop_allows_private", default=False)
+"""Set while a hop asks robots.txt, so robots.txt is fetched under the same address rule as the hop."""
 
 
 class _Stop(Exception):
@@ -166,15 +176,22 @@ class HttpFetcher:
         if current is None:
             return _failed(result, progress, None, _Stop("invalid_url", f"{url!r} is not an http(s) URL that can be fetched"))
         local_origin = is_private_host(urlsplit(current).hostname or "")
+        # May this hop connect to loopback/private/link-local addresses?  Checked at connect time.
+        allow_private = local_origin or self.settings.DNS_ALLOW_PRIVATE or (purpose is _ROBOTS and _hop_allows_private.get())
         seen = {current}
         try:
             while True:
                 if purpose.check_robots and self.settings.ROBOTSTXT_OBEY:
-                    await self._check_robots(current)
-                exchange = await self._with_retries(current, purpose, extra_headers, progress)
+                    token = _hop_allows_private.set(allow_private)
+                    try:
+                        await self._check_robots(current)
+                    finally:
+                        _hop_allows_private.reset(token)
+                exchange = await self._with_retries(current, purpose, extra_headers, progress, allow_private)
                 if not (exchange.is_redirect and self.settings.REDIRECT_ENABLED):
                     return _finished(result, progress, exchange)
                 current = self._next_hop(exchange, seen, local_origin)
+                allow_private = allow_private or self.settings.REDIRECT_ALLOW_PRIVATE
         except _Stop as stop:
             return _failed(result, progress, current, stop)
 
@@ -210,12 +227,14 @@ class HttpFetcher:
 
     # -- one hop: retries ---------------------------------------------------------------------------
 
-    async def _with_retries(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+    async def _with_retries(
+        self, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress, allow_private: bool
+    ) -> _Exchange:
         """Attempts at one URL; the host slot is held throughout, so a retry is not queued behind other URLs."""
         tries = 1 + (self.settings.RETRY_TIMES if self.settings.RETRY_ENABLED else 0)
         async with self.throttle.host_slot(url) as slot:
             for attempt in range(1, tries + 1):
-                exchange = await self._attempt(slot, url, purpose, extra_headers, progress)
+                exchange = await self._attempt(slot, url, purpose, extra_headers, progress, allow_private)
                 retry_after = self._retry_after(exchange)
                 if retry_after is not None and retry_after > self.settings.RETRY_AFTER_MAX:
                     raise _Stop("rate_limited", _retry_after_detail(exchange, retry_after, self.settings.RETRY_AFTER_MAX), exchange)
@@ -242,13 +261,15 @@ class HttpFetcher:
 
     # -- one attempt: a throttled request -----------------------------------------------------------
 
-    async def _attempt(self, slot: HostSlot, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress) -> _Exchange:
+    async def _attempt(
+        self, slot: HostSlot, url: str, purpose: _Purpose, extra_headers: dict[str, str], progress: _Progress, allow_private: bool
+    ) -> _Exchange:
         async with slot.request():
             progress.attempts += 1
             if progress.first_start is None:
                 progress.first_start = time.monotonic()
             try:
-                exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers, slot), self.settings.DOWNLOAD_TIMEOUT)
+                exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers, slot, allow_private), self.settings.DOWNLOAD_TIMEOUT)
             except asyncio.TimeoutError:
                 exchange = _Exchange(url, failure="timeout", detail=f"{url} gave no complete response within DOWNLOAD_TIMEOUT={self.settings.DOWNLOAD_TIMEOUT:g}s")
             progress.last_end = time.monotonic()
@@ -268,10 +289,11 @@ class HttpFetcher:
         exchange.failure = "bot_wall"
         exchange.detail = f"{wall_detail(name, exchange.url)} (HTTP {status}); the host is left alone for {backoff:g}s"
 
-    async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], slot: HostSlot) -> _Exchange:
+    async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], slot: HostSlot, allow_private: bool) -> _Exchange:
         exchange = _Exchange(url)
+        extensions = {"trace": slot.trace, ALLOW_PRIVATE_EXTENSION: allow_private}
         try:
-            async with self._get_client().stream("GET", url, headers=extra_headers, extensions={"trace": slot.trace}) as response:
+            async with self._get_client().stream("GET", url, headers=extra_headers, extensions=extensions) as response:
                 exchange.status = response.status_code
                 exchange.headers = {name.lower(): value for name, value in response.headers.items()}
                 limit = self._body_limit(exchange, purpose)
@@ -287,6 +309,8 @@ class HttpFetcher:
             _set_failure(exchange, "connection_error", f"{url} could not be fetched ({type(exc).__name__}: {str(exc) or 'no detail'})")
         except httpx.InvalidURL as exc:
             _set_failure(exchange, "invalid_url", f"{url} is not a URL httpx accepts ({exc})")
+        except BlockedAddressError as exc:
+            _set_failure(exchange, "blocked_address", _blocked_detail(url, exc))
         return exchange
 
     def _body_limit(self, exchange: _Exchange, purpose: _Purpose) -> int | None:
@@ -319,18 +343,23 @@ class HttpFetcher:
 
     def _make_client(self) -> httpx.AsyncClient:
         settings = self.settings
+        http2 = settings.HTTP2_ENABLED and importlib.util.find_spec("h2") is not None
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.CONCURRENT_REQUESTS)
         options: dict[str, object] = {}
         if self._transport is not None:
             options["transport"] = self._transport
         elif settings.HTTP_PROXY:
+            # The proxy resolves the target, so only the name check on redirects applies.
             options["proxy"] = settings.HTTP_PROXY
+        else:
+            options["transport"] = GuardedTransport(http2=http2, limits=limits)
         return httpx.AsyncClient(
             headers=self._default_headers(),
             timeout=httpx.Timeout(settings.DOWNLOAD_TIMEOUT),
             follow_redirects=False,
             trust_env=False,  # settings are the one source of proxies, not the environment
-            http2=settings.HTTP2_ENABLED and importlib.util.find_spec("h2") is not None,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=settings.CONCURRENT_REQUESTS),
+            http2=http2,
+            limits=limits,
             **options,  # type: ignore[arg-type]
         )
 
@@ -393,6 +422,13 @@ def _status_detail(exchange: _Exchange) -> str:
         where = exchange.headers.get("location")
         detail += f" to {where} (not followed: REDIRECT_ENABLED is off)" if where else " without a Location"
     return detail
+
+
+def _blocked_detail(url: str, exc: BlockedAddressError) -> str:
+    return (
+        f"{url} was not fetched: {exc}; a fetch that starts on a public host may not connect into the local "
+        "network (DNS_ALLOW_PRIVATE allows it, REDIRECT_ALLOW_PRIVATE for redirects)"
+    )
 
 
 def _set_failure(exchange: _Exchange, kind: str | None, detail: str | None) -> None:

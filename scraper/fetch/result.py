@@ -25,6 +25,7 @@ FAILURE_KINDS = (
     "bot_wall",  # a challenge page (PerimeterX, Cloudflare, login wall), not content
     "redirect_loop",  # redirects went round or past REDIRECT_MAX_TIMES
     "redirect_refused",  # redirect to a non-HTTP scheme, or to a private address when not allowed
+    "blocked_address",  # the host name resolved to a loopback/private/link-local/... address when not allowed
     "invalid_url",  # not an http(s) URL we can fetch
     "decode_error",  # a corrupt compressed body, or an archive record that cannot be read
     "not_found",  # a file that does not exist, a glob that matches nothing

@@ -2,8 +2,8 @@
 
 Companions elsewhere: gzip bombs at the fetcher (tests/fetch/test_http.py), XML bombs and external
 entities in sitemaps (tests/fetch/test_sitemap.py), redirects to non-HTTP schemes and from public
-pages into the local network (tests/fetch/test_http.py), gzip bombs in extract input
-(tests/extract/test_decode.py).
+pages into the local network (tests/fetch/test_http.py), names that resolve into the local network
+(tests/security/test_resolved_addresses.py), gzip bombs in extract input (tests/extract/test_decode.py).
 """
 
 from __future__ import annotations
