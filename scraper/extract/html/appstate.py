@@ -34,6 +34,7 @@ _CONSTANT_START = re.compile(r"__[A-Z]")
 _CONSTANT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _STATE_NAMES = ("State", "STATE", "Data", "DATA")
 _MAX_SCRIPT = 20_000_000
+_SCRIPT_KINDS = ("", "text/javascript", "application/javascript", "module")
 _MAX_DEPTH = 60
 
 # Key names, matched case-insensitively on the key with _ and - removed.
@@ -78,19 +79,25 @@ def embedded_json(scripts: Iterable[HtmlElement]) -> Iterator[Any]:
     """
     decoder = json.JSONDecoder()
     for script in scripts:
-        text = script.text or ""
-        if not text.strip() or len(text) > _MAX_SCRIPT:
-            continue
+        # The type first: a script of no kind read here is never turned into a str.
         kind = (script.get("type") or "").strip().lower()
         if kind == "application/ld+json":
             continue  # structured data: strategy 1
-        if kind in ("application/json", "text/json") or script.get("id") == "__NEXT_DATA__":
+        is_json = kind in ("application/json", "text/json") or script.get("id") == "__NEXT_DATA__"
+        if not is_json and kind not in _SCRIPT_KINDS:
+            continue
+        text = script.text or ""
+        if not text or text.isspace() or len(text) > _MAX_SCRIPT:
+            continue
+        if is_json:
             try:
                 yield json.loads(text)
             except ValueError:
                 continue
-        elif kind in ("", "text/javascript", "application/javascript", "module"):
-            if "=" not in text:
+        else:
+            # Every assignment read names a "__CONSTANT__" or a "...State"/"...Data": a script
+            # with neither (most analytics and widget code) has none.
+            if "=" not in text or not ("__" in text or "State" in text or "STATE" in text or "Data" in text or "DATA" in text):
                 continue
             for end in _assignment_ends(text):
                 try:

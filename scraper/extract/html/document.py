@@ -213,6 +213,8 @@ def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, st
 
 
 def _is_utf8(data: bytes) -> bool:
+    if data.isascii():
+        return True  # (a word at a time: far cheaper than decoding)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from scraper.extract.html.visible import element_text
@@ -197,13 +198,15 @@ def _element_value(element: HtmlElement) -> str | None:
     return element_text(element)
 
 
+# ``//*/@x`` (attributes of elements) finds what ``//@x`` finds, in the same order, in about half
+# the time; and two such calls cost a third of one ``//@itemscope | //@typeof`` (the union sorts).
+_SCOPES = {name: etree.XPath(f"//*/@{name}") for name in ("itemscope", "typeof")}
+
+
 def scope_elements(root: HtmlElement) -> dict[str, list[HtmlElement]]:
     """The elements that make an item, by syntax attribute (``itemscope``, ``typeof``), in document
-    order: one XPath call for both syntaxes, and an attribute step is cheaper than ``//*[@...]``."""
-    found: dict[str, list[HtmlElement]] = {"itemscope": [], "typeof": []}
-    for attribute in root.xpath("//@itemscope | //@typeof"):
-        found[attribute.attrname].append(attribute.getparent())
-    return found
+    order.  An attribute step is cheaper than ``//*[@...]``."""
+    return {name: [attribute.getparent() for attribute in path(root)] for name, path in _SCOPES.items()}
 
 
 def _owners(elements: list[HtmlElement], scopes: dict[HtmlElement, Item]) -> list[HtmlElement | None]:
@@ -237,11 +240,11 @@ def _attribute_items(
     (typeof/typeof/property).  XPath finds the few elements that take part (the C side does
     the walk), then each property is given to its nearest scope, in document order."""
     if scopes is None:
-        scopes = [attribute.getparent() for attribute in root.xpath(f"//@{scope_attr}")]
+        scopes = [attribute.getparent() for attribute in root.xpath(f"//*/@{scope_attr}")]
     if not scopes:
         return []
     items = {scope: Item(types=_type_names(scope.get(type_attr)), syntax=syntax, element=scope) for scope in scopes}
-    elements = [attribute.getparent() for attribute in root.xpath(f"//@{prop_attr}")]
+    elements = [attribute.getparent() for attribute in root.xpath(f"//*/@{prop_attr}")]
     for element, owner in zip(elements, _owners(elements, items)):
         item = items.get(owner) if owner is not None else None
         if item is None:

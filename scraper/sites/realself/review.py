@@ -15,6 +15,7 @@ from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
 from scraper.extract.html.document import HtmlDocument
+from scraper.extract.html.select import SubtreeIndex, compile_selector
 from scraper.extract.html.visible import element_text, render_body
 from scraper.extract.partial import PartialPage
 from scraper.extract.vocabulary import SpecialtyVocabulary, split_location_specialty
@@ -30,17 +31,41 @@ def _compiled(selector: str) -> CSSSelector:
     return CSSSelector(selector)
 
 
-def _select(root: HtmlElement, selector: str) -> list[HtmlElement]:
+class _Containers:
+    """The page's three containers, each walked at most once (on its first class selector) so
+    that the selectors applied inside it are matched from one index (see ``select.py``) instead
+    of each walking the container again; a selector outside that subset goes to ``CSSSelector``.
+    A selector is matched in the innermost container that holds its context (the review view
+    holds the entries and the provider card: their class walks stay within them)."""
+
+    def __init__(self) -> None:
+        self.indexes: list[SubtreeIndex] = []
+
+    def add(self, container: HtmlElement | None) -> HtmlElement | None:
+        if container is not None and all(index.root is not container for index in self.indexes):
+            self.indexes.insert(0, SubtreeIndex(container))  # added outermost first: innermost first here
+        return container
+
+
+_NO_INDEX = _Containers()
+
+
+def _select(root: HtmlElement, selector: str, containers: _Containers = _NO_INDEX) -> list[HtmlElement]:
+    compiled = compile_selector(selector)
+    if compiled is not None:
+        for index in containers.indexes:
+            if index.covers(root):
+                return index.select(compiled, root)
     return _compiled(selector)(root)
 
 
-def _first_text(root: HtmlElement, selector: str) -> str | None:
-    found = _select(root, selector)
+def _first_text(root: HtmlElement, selector: str, containers: _Containers = _NO_INDEX) -> str | None:
+    found = _select(root, selector, containers)
     return (element_text(found[0]) or None) if found else None
 
 
-def _verdict(view: HtmlElement) -> str | None:
-    for item in _select(view, S.BYLINE_ITEMS):
+def _verdict(view: HtmlElement, containers: _Containers) -> str | None:
+    for item in _select(view, S.BYLINE_ITEMS, containers):
         for use in item.iter("{*}use", "use"):
             href = use.get("{http://www.w3.org/1999/xlink}href") or use.get("xlink:href") or use.get("href") or ""
             for icon, verdict in S.VERDICT_ICONS.items():
@@ -49,11 +74,11 @@ def _verdict(view: HtmlElement) -> str | None:
     return None
 
 
-def _entry_paragraphs(entry: HtmlElement) -> list[str]:
-    full = _select(entry, S.ENTRY_FULL_TEXT)
-    text_element = full[0] if full else next(iter(_select(entry, S.ENTRY_TEXT)), None)
+def _entry_paragraphs(entry: HtmlElement, containers: _Containers) -> list[str]:
+    full = _select(entry, S.ENTRY_FULL_TEXT, containers)
+    text_element = full[0] if full else next(iter(_select(entry, S.ENTRY_TEXT, containers)), None)
     text = render_body(text_element) if text_element is not None else None
-    title = _first_text(entry, S.ENTRY_TITLE)
+    title = _first_text(entry, S.ENTRY_TITLE, containers)
     parts = []
     # An entry title that is only an excerpt of the entry's first words ("Where to begin. I had...") is not kept.
     if title and not (_ELLIPSIS.search(title) and text and _words(text).startswith(_words(_ELLIPSIS.sub("", title)))):
@@ -67,16 +92,18 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _provider(provider: HtmlElement | None, doc: HtmlDocument, vocabulary: SpecialtyVocabulary) -> dict[str, str | None]:
+def _provider(
+    provider: HtmlElement | None, doc: HtmlDocument, vocabulary: SpecialtyVocabulary, containers: _Containers
+) -> dict[str, str | None]:
     if provider is None:
         return {}
-    cards = _select(provider, S.CARD_BODY)
+    cards = _select(provider, S.CARD_BODY, containers)
     if not cards:
-        card = _select(provider, S.CARD)
+        card = _select(provider, S.CARD, containers)
         return {"provider_name": (element_text(card[0]) or None) if card else None}
     card = cards[0]
-    line = _first_text(card, S.CARD_LINE)
-    links = _select(card, S.CARD_NAME_LINK)
+    line = _first_text(card, S.CARD_LINE, containers)
+    links = _select(card, S.CARD_NAME_LINK, containers)
     name = element_text(links[0]) if links else None
     if not name:
         rest = element_text(card).replace(line or "", "", 1).strip()
@@ -98,26 +125,34 @@ def review_extractor(vocabulary: SpecialtyVocabulary):  # type: ignore[no-untype
     """A page extractor for RealSelf review pages, bound to the site's vocabulary."""
 
     def extract(doc: HtmlDocument) -> PartialPage | None:
-        containers = _containers(doc)
-        view = containers.get(S.REVIEW_VIEW)
+        found = _containers(doc)
+        view = found.get(S.REVIEW_VIEW)
         if view is None:
             return None
-        entries = containers.get(S.REVIEW_ENTRIES)
-        provider = containers.get(S.PROVIDER)
-        paragraphs = [p for entry in (_select(entries, S.ENTRY) if entries is not None else []) for p in _entry_paragraphs(entry)]
-        comment = [c for c in _select(provider, S.PROVIDER_COMMENT) if c.getparent() is provider] if provider is not None else []
+        indexed = _Containers()
+        indexed.add(view)
+        entries = indexed.add(found.get(S.REVIEW_ENTRIES))
+        provider = indexed.add(found.get(S.PROVIDER))
+        paragraphs = [
+            p for entry in (_select(entries, S.ENTRY, indexed) if entries is not None else []) for p in _entry_paragraphs(entry, indexed)
+        ]
+        comment = [c for c in _select(provider, S.PROVIDER_COMMENT, indexed) if c.getparent() is provider] if provider is not None else []
         if comment:
             text = render_body(comment[0])
             if text:
                 paragraphs.append(text)
         return PartialPage(
             strategy="site-selectors",
-            title=_first_text(view, S.TITLE),
+            title=_first_text(view, S.TITLE, indexed),
             body="\n\n".join(paragraphs) or None,
-            author=_first_text(view, S.AUTHOR),
+            author=_first_text(view, S.AUTHOR, indexed),
             kind="review",
             answers=[],  # doctor replies are loaded on click: none is in the page
-            review={"verdict": _verdict(view), "cost": _first_text(view, S.COST), **_provider(provider, doc, vocabulary)},
+            review={
+                "verdict": _verdict(view, indexed),
+                "cost": _first_text(view, S.COST, indexed),
+                **_provider(provider, doc, vocabulary, indexed),
+            },
         )
 
     return extract
