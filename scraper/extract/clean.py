@@ -183,21 +183,20 @@ def is_chrome_line(line: str) -> bool:
     return bool(stripped) and len(stripped) <= _MAX_CHROME_LINE and _CHROME.fullmatch(stripped) is not None
 
 
-def _has_odd_chars(text: str) -> bool:
-    """``_ODD_CHARS.search(text) is not None``, mostly without a regex scan.
+def _is_plain(text: str) -> bool:
+    """True when ``text`` is printable once its newlines, tabs and no-break spaces are set
+    aside: it then holds no odd character (every one is non-printable) and no space but
+    " ", "\n", "\t" and "\xa0" (every other one is non-printable too)."""
+    return text.replace("\n", " ").replace("\t", " ").replace("\xa0", " ").isprintable()
 
-    Every odd character is non-printable, so text that is printable once its
-    newlines, tabs and no-break spaces are set aside holds none.
+
+def _collapse_spaces(text: str, plain: bool = False) -> str:
+    """``"\n".join(" ".join(line.split()) for line in text.split("\n"))`` in whole-text passes.
+
+    ``plain``: the caller knows the only spaces in ``text`` are " ", "\n", "\t" and "\xa0".
     """
-    if text.replace("\n", " ").replace("\t", " ").replace("\xa0", " ").isprintable():
-        return False
-    return _ODD_CHARS.search(text) is not None
-
-
-def _collapse_spaces(text: str) -> str:
-    """``"\n".join(" ".join(line.split()) for line in text.split("\n"))`` in whole-text passes."""
     text = text.replace("\t", " ").replace("\xa0", " ")
-    if not text.replace("\n", " ").replace(_MARK, " ").isprintable():
+    if not plain and not text.replace("\n", " ").replace(_MARK, " ").isprintable():
         # Some other space may stand in the text (every space but " " is non-printable).
         for space in _OTHER_SPACES:
             if space in text:
@@ -210,9 +209,11 @@ def _collapse_spaces(text: str) -> str:
 def _clean(text: str) -> tuple[str, list[str | None]]:
     """``text`` with odd characters dealt with, and the cleaned value of each of its lines
     (see :func:`clean_lines`)."""
-    if _has_odd_chars(text):
+    # Junk removal brings in only marks and newlines: plain text stays plain.
+    plain = _is_plain(text)
+    if not plain and _ODD_CHARS.search(text):
         text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
-    marked = _collapse_spaces(strip_template_junk(text, _MARK))
+    marked = _collapse_spaces(strip_template_junk(text, _MARK), plain)
     has_mark = _MARK in marked
     out: list[str | None] = []
     append = out.append
@@ -222,8 +223,12 @@ def _clean(text: str) -> tuple[str, list[str | None]]:
             continue
         if has_mark and _MARK in line:
             line = " ".join(line.replace(_MARK, " ").split())
-        # looks_like_code and is_chrome_line are False for longer lines.
-        if not line or (len(line) <= _MAX_CODE_LINE and (looks_like_code(line) or is_chrome_line(line))):
+        # looks_like_code is False for longer lines; is_chrome_line(line), for a line that is
+        # already stripped and not empty, is this length test and the match.
+        if not line or (
+            len(line) <= _MAX_CODE_LINE
+            and (looks_like_code(line) or (len(line) <= _MAX_CHROME_LINE and _CHROME.fullmatch(line) is not None))
+        ):
             append("")
             continue
         if line[-4:].lower() in _TOGGLE_ENDINGS:
