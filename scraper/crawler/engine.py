@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scraper.crawler.links import page_links
-from scraper.crawler.state import UrlState
+from scraper.crawler.state import CrawlState, UrlState
 from scraper.errors import ExtractionError
 from scraper.extract.api import extract_page_explained
 from scraper.fetch.result import FetchResult, utc_now
@@ -111,7 +111,7 @@ class Crawler:
 
     def __init__(
         self,
-        store: Any,
+        store: CrawlState,
         fetcher: Any,
         settings: Settings,
         outputs: list[Output],
