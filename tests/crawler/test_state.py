@@ -273,3 +273,14 @@ def test_postgres_workers_write_only_their_own_records(postgres_dsn: str, tmp_pa
                 store.add_record(url, extractor="x", change="new", record_json=f'"{url}"', content_key="k", created_at="t")
         assert [r[1] for r in a.pending_records(str(tmp_path / "a.jsonl"), 0)] == ["http://h.test/1"]
         assert [r[1] for r in b.pending_records(str(tmp_path / "b.jsonl"), 0)] == ["http://h.test/2"]
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    pytest.importorskip("psycopg")
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ScraperError, match="cannot connect to the state database"):
+        open_state(f"postgresql://nobody@127.0.0.1:{port}/crawl")
