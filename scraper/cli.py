@@ -18,7 +18,7 @@ import click
 from scraper._version import __version__
 from scraper.errors import ExtractionError
 from scraper.extract.api import Explained, extract_page_explained
-from scraper.fetch.files import iter_files
+from scraper.fetch.files import MAX_FILE_SIZE, iter_files
 from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
 from scraper.output import AtomicTextFile
@@ -34,7 +34,11 @@ def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None) -> 
 
     for path in paths:
         if path == "-":
-            yield path, RawPage(body=sys.stdin.buffer.read(), kind="stdin", path="-", url=url), None
+            body = sys.stdin.buffer.read(MAX_FILE_SIZE + 1)  # bounded like a file: never the whole of an endless pipe
+            if len(body) > MAX_FILE_SIZE:
+                yield path, None, f"too_large: standard input is over the {MAX_FILE_SIZE}-byte limit"
+            else:
+                yield path, RawPage(body=body, kind="stdin", path="-", url=url), None
             continue
         for name, result in iter_files([path]):
             if result.failure is not None:
@@ -218,7 +222,7 @@ def status(state: str, as_json: bool) -> None:
     if not is_postgres_url(state) and not Path(state).exists():
         raise click.UsageError(f"no crawl state at {state}")
     try:
-        store = open_state(state, lock=False)
+        store = open_state(state, lock=False, read_only=True)
     except ScraperError as exc:
         click.echo(f"scraper: {exc}", err=True)
         sys.exit(1)

@@ -48,6 +48,14 @@ class Settings(BaseModel):
     BOTWALL_BACKOFF_BASE: float = Field(30.0, ge=0)
     """Seconds a host is left alone after its first challenge page; doubles with each one after."""
     BOTWALL_BACKOFF_MAX: float = Field(3600.0, ge=0)
+    MAX_CRAWL_DELAY: float = Field(60.0, ge=0)
+    """Longest robots.txt Crawl-delay (or Request-rate) honoured; a longer one is capped to this, with a
+    warning once per host (``Crawl-delay: 100000000`` would otherwise stall the host for ever)."""
+    ROBOTS_RETRY_BACKOFF: float = Field(30.0, ge=0)
+    """Seconds an unreachable robots.txt (5xx, 429, timeout, connection error) is cached before it is
+    asked again; doubles with each failure in a row, up to ROBOTS_RETRY_BACKOFF_MAX.  Meanwhile the
+    host's URLs fail as ``robots_unavailable`` (temporary), not ``robots_disallowed``."""
+    ROBOTS_RETRY_BACKOFF_MAX: float = Field(600.0, ge=0)
 
     # Transport
     DOWNLOAD_TIMEOUT: float = Field(30.0, gt=0)

@@ -180,3 +180,25 @@ def test_extractors_lists_adapters_and_strategies_with_versions() -> None:
     assert proc.returncode == 0
     for name in ("realself", "stackexchange", "discourse", "generic", "json-ld", "microdata", "app-state", "visible-text"):
         assert re.search(rf"^\s+{name}\s+\d+\.\d+", proc.stdout, re.M), name
+
+
+def test_hostile_values_cost_a_field_or_a_page_never_the_batch(tmp_path: Path) -> None:
+    """Made pages (modelled on a JSON-LD QAPage): absurd counts, a non-text charset; the batch goes on."""
+    ld = (
+        '{"@context": "https://schema.org", "@type": "QAPage", "mainEntity": {"@type": "Question",'
+        ' "name": "How long does Botox last?", "text": "Three months ago.", "answerCount": NaN,'
+        ' "suggestedAnswer": [{"@type": "Answer", "text": "Three to four months.", "upvoteCount": 1e999,'
+        ' "author": {"@type": "Person", "name": "Jane Roe, MD"}}]}}'
+    )
+    counts = tmp_path / "counts.html"
+    counts.write_text(f"<html><head><script type='application/ld+json'>{ld}</script></head><body><h1>How long does Botox last?</h1></body></html>")
+    codec = tmp_path / "codec.html"
+    codec.write_text(counts.read_text().replace("<head>", "<head><meta charset='base64'>"))
+    result = run("extract", str(counts), str(codec), str(SEED))
+    assert result.returncode == 0, result.stderr
+    got = records(result.stdout)
+    assert [Path(r["source"]["path"]).name for r in got] == ["counts.html", "codec.html", SEED.name]
+    for record in got[:2]:
+        assert record["answer_count"] is None
+        assert record["answers"][0]["votes"] is None
+        assert record["answers"][0]["author"]["name"] == "Jane Roe, MD"

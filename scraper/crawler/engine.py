@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import re
 import time
 from collections import Counter
@@ -32,10 +33,14 @@ from scraper.models import CrawlChange, PageRecord
 from scraper.settings import Settings
 from scraper.store.outputs import Output
 
-__all__ = ["CrawlStats", "Crawler", "record_content_key"]
+__all__ = ["INTERNAL_ERROR", "CrawlStats", "Crawler", "record_content_key"]
+
+_log = logging.getLogger(__name__)
 
 # Failures worth trying again soon on the next run; others wait a full re-crawl interval.
-_TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall"))
+_TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall", "robots_unavailable"))
+# The failure kind of a page whose fetch or processing raised something unforeseen.
+INTERNAL_ERROR = "internal_error"
 _FLUSH_EVERY = 0.5  # seconds between output flushes
 _FLUSH_RECORDS = 64
 
@@ -255,6 +260,34 @@ class Crawler:
             self.stats.discovered += self.store.add_urls(found)
         return emitted
 
+    async def _page(self, entry: UrlState) -> PageRecord | None:
+        """Fetch and process one page; whatever goes wrong with it is that page's failure.
+
+        Why a catch-all: a page nobody foresaw (a header, a charset, a value) must not
+        stop the crawl, and must not stay queued either, or every resume would stop on it
+        again.  The page is recorded as failed with kind ``internal_error`` and the
+        exception in ``detail``, and is due again after ``RECRAWL_INTERVAL`` like any
+        permanent failure.  Only cancellation (a stop) passes through.
+        """
+        try:
+            conditional = entry.record_version > 0 or entry.content_hash is not None
+            result = await self.fetcher.fetch(
+                entry.url,
+                etag=entry.etag if conditional else None,
+                last_modified=entry.last_modified if conditional else None,
+            )
+            return self._process(entry, result)
+        except Exception as exc:  # noqa: BLE001 - the point: one page never stops the crawl
+            detail = f"{type(exc).__name__}: {str(exc)[:300]}"
+            _log.error("%s: %s (recorded as internal_error; please report it)", entry.url, detail)
+            self.stats.failed[INTERNAL_ERROR] += 1
+            with self._finished(entry):
+                self.store.mark_fetched(
+                    entry.url, state="failed", next_fetch_at=self._next_fetch_at(INTERNAL_ERROR),
+                    fetched_at=utc_now(), http_status=None, failure=INTERNAL_ERROR, detail=detail,
+                )
+            return None
+
     def _store_record(self, entry: UrlState, record: PageRecord, fetched_at: str) -> PageRecord | None:
         data = record.model_dump(mode="json")
         key = record_content_key(data)
@@ -303,16 +336,10 @@ class Crawler:
             self._started_pages += 1
             finished = False
             try:
-                conditional = entry.record_version > 0 or entry.content_hash is not None
-                result = await self.fetcher.fetch(
-                    entry.url,
-                    etag=entry.etag if conditional else None,
-                    last_modified=entry.last_modified if conditional else None,
-                )
-                record = self._process(entry, result)
+                record = await self._page(entry)
                 finished = True
             finally:
-                if not finished:
+                if not finished:  # cancelled (a stop): the page is due again, nothing was lost
                     self.store.release(entry.url)
             if record is not None:
                 await self._emitted.put(record)

@@ -44,6 +44,7 @@ __all__ = [
     "CrawlLockedError",
     "CrawlState",
     "StateStore",
+    "StateDamagedError",
     "StateStoreError",
     "StoredResponse",
     "UrlState",
@@ -122,6 +123,10 @@ class CrawlLockedError(ScraperError):
     """Another crawl holds the state's lock."""
 
 
+class StateDamagedError(ScraperError):
+    """The state file is not a crawl state this code can trust: damaged, emptied, or another program's."""
+
+
 class StateStoreError(ScraperError):
     """The crawl's state database failed (a lost connection, a server restart, a full disk)."""
 
@@ -197,13 +202,14 @@ def is_postgres_url(state: str | os.PathLike[str]) -> bool:
     return str(state).startswith(("postgresql://", "postgres://"))
 
 
-def open_state(state: str | os.PathLike[str], settings: Settings | None = None, *, worker: str = "", lock: bool = True) -> CrawlState:
+def open_state(state: str | os.PathLike[str], settings: Settings | None = None, *, worker: str = "", lock: bool = True,
+               read_only: bool = False) -> CrawlState:
     """The store a ``--state`` value names, opened: a SQLite file, or a shared PostgreSQL database."""
     if is_postgres_url(state):
         from scraper.crawler.state_postgres import PostgresStateStore
 
         return PostgresStateStore(str(state), settings=settings, worker=worker, lock=lock).open()
-    return StateStore(state, lock=lock).open()
+    return StateStore(state, lock=lock).open(read_only=read_only)
 
 
 class StateStore:
@@ -228,14 +234,58 @@ class StateStore:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def open(self) -> StateStore:
+    def open(self, *, read_only: bool = False) -> StateStore:
+        """Open (and lock) the state; ``read_only`` (``scraper status``) changes nothing in the file.
+
+        The file is checked first: resuming on a damaged or foreign file would silently
+        lose or duplicate work, so it is refused with the way out in the message.
+        """
         if self._lock_wanted:
             self._take_lock()
-        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        try:
+            self._refuse_empty_file()
+            if read_only:
+                self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30)
+            else:
+                self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._check_integrity()
+            if not read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StateDamagedError(
+                f"{self.path} is not a readable crawl state ({exc}); move it away to start a new crawl, "
+                "or restore it from a backup"
+            ) from None
+        except ScraperError:
+            self.close()
+            raise
         return self
+
+    def _refuse_empty_file(self) -> None:
+        if self.path.exists() and self.path.is_file() and self.path.stat().st_size == 0:
+            raise StateDamagedError(
+                f"{self.path} is an empty file (0 bytes), not a crawl state: it was truncated or created by hand. "
+                "Delete it to start a new crawl (every URL will be fetched again), or restore it from a backup"
+            )
+
+    def _check_integrity(self) -> None:
+        """``PRAGMA quick_check`` (pages and structure, not every index entry) and our own meta table."""
+        db = self._db
+        problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise StateDamagedError(
+                f"{self.path} is damaged ({'; '.join(problems)[:300]}); restore it from a backup, or move it away "
+                "to start a new crawl"
+            )
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise StateDamagedError(
+                f"{self.path} is a SQLite database of another program (tables: {', '.join(sorted(tables)[:5])}), "
+                "not a crawl state; give --state a new file"
+            )
 
     def _migrate(self) -> None:
         with self.transaction() as db:
@@ -269,7 +319,9 @@ class StateStore:
         self.close()
 
     def _take_lock(self) -> None:
-        lock_path = self.path.with_name(self.path.name + ".lock")
+        # Keyed on the real file, not the name: through a symlink two runs must meet the same lock.
+        real = self.path.resolve()
+        lock_path = real.with_name(real.name + ".lock")
         handle = open(lock_path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

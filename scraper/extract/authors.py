@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from scraper.extract.numbers import count_from_text, to_rating
 from scraper.extract.vocabulary import SpecialtyVocabulary, credentials, split_location_specialty
 
 __all__ = ["AuthorBlock", "is_name_line", "parse_author_block", "parse_rating_line", "split_name_credentials"]
@@ -69,9 +70,11 @@ def parse_rating_line(line: str) -> tuple[float, int | None] | None:
     found = _RATING.fullmatch(line)
     if found is None:
         return None
-    rating = float(found.group("rating").replace(",", "."))
+    rating = to_rating(found.group("rating").replace(",", "."))
+    if rating is None:  # "9 out of 5 stars" is no rating
+        return None
     reviews = found.group("reviews")
-    return rating, (int(reviews.replace(",", "")) if reviews else None)
+    return rating, (count_from_text(reviews) if reviews else None)
 
 
 def is_rating_fragment(line: str) -> bool:
@@ -182,7 +185,7 @@ def parse_author_block(lines: list[str], vocabulary: SpecialtyVocabulary) -> Aut
         last = rest[-1].strip()
         reviews = None if last[:1] in _NOT_REVIEWS_START else _REVIEWS_ONLY.fullmatch(last)
         if reviews:
-            block.review_count = int(reviews.group("reviews").replace(",", ""))
+            block.review_count = count_from_text(reviews.group("reviews"))
             rest.pop()
     else:
         block.rating, block.review_count = rating

@@ -13,7 +13,7 @@ from charset_normalizer import from_bytes
 
 from scraper.errors import BinaryInputError, EmptyInputError
 
-__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes", "gunzip_if_compressed"]
+__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes", "gunzip_if_compressed", "text_codec"]
 
 MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
 """A gzip input may not expand past this (decompression bombs)."""
@@ -64,6 +64,25 @@ def _gunzip(data: bytes) -> bytes:
     return bytes(out)
 
 
+def text_codec(label: str | None) -> str | None:
+    """Python's name for a charset label, or None when it names no text encoding.
+
+    Why not ``codecs.lookup`` alone: it also finds bytes-to-bytes and str-to-str
+    codecs (``base64``, ``hex``, ``zlib``, ``uu``, ``rot13``), and a page that
+    declares one as its charset must be read as if it declared nothing, not fail.
+    ``bytes.decode`` refuses exactly those codecs (but only for non-empty input), so decoding
+    four NUL bytes, which every text codec reads with ``errors="ignore"``, tells them apart.
+    """
+    if not label:
+        return None
+    name = label.strip().strip("\"'")
+    try:
+        b"\0\0\0\0".decode(name, errors="ignore")
+        return codecs.lookup(name).name
+    except (LookupError, ValueError, TypeError):
+        return None
+
+
 def gunzip_if_compressed(data: bytes) -> bytes:
     """The decompressed bytes of a gzip input (bounded), else ``data`` unchanged."""
     return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
@@ -100,7 +119,7 @@ def decode_bytes(data: bytes, declared_encoding: str | None = None) -> str:
     what = _describe_binary(data)
     if what is not None:
         raise BinaryInputError(f"the input is {what}, not a text or HTML page")
-    for encoding in filter(None, (declared_encoding, "utf-8")):
+    for encoding in filter(None, (text_codec(declared_encoding), "utf-8")):
         try:
             return _check_text(data.decode(encoding))
         except (UnicodeDecodeError, LookupError):

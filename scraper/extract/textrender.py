@@ -22,6 +22,7 @@ from scraper.errors import NotAQAPageError
 from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_author_block
 from scraper.extract.clean import _clean
 from scraper.extract.dates import parse_date
+from scraper.extract.numbers import count_from_text
 from scraper.extract.vocabulary import SpecialtyVocabulary
 from scraper.models import Answer, Author, Question, RecordWarning
 from scraper.sites import ANSWERS_HEADING, SiteProfile
@@ -66,7 +67,8 @@ class _Widget:
 
 @dataclass
 class _Heading:
-    count: int
+    count: int | None
+    """None when the heading's number is past any real count (see numbers.MAX_COUNT)."""
 
 
 _Item = _Block | _Widget | _Heading
@@ -116,7 +118,7 @@ def _items(text: str) -> list[_Item]:
             if current:
                 items.append(_Block(current))
                 current = []
-            items.append(_Heading(int((heading.group("n") or heading.group("n2")).replace(",", ""))))
+            items.append(_Heading(count_from_text(heading.group("n") or heading.group("n2"))))
             continue
         current.append(line)
     if current:

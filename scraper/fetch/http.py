@@ -32,6 +32,7 @@ import asyncio
 import contextvars
 import importlib.util
 import random
+import re
 import time
 import zlib
 from collections.abc import Iterator
@@ -170,15 +171,39 @@ class HttpFetcher:
     # -- one fetch: hops --------------------------------------------------------------------------
 
     async def _run(self, url: str, purpose: _Purpose, extra_headers: dict[str, str]) -> FetchResult:
+        """One fetch, never raising: anything unexpected becomes a ``fetch_error`` failure.
+
+        asyncio.CancelledError is a BaseException, not an Exception, so cancellation still propagates.
+        """
         result = FetchResult(url=url)
         progress = _Progress()
-        current = normalize_url(url)
-        if current is None:
-            return _failed(result, progress, None, _Stop("invalid_url", f"{url!r} is not an http(s) URL that can be fetched"))
-        local_origin = is_private_host(urlsplit(current).hostname or "")
-        # May this hop connect to loopback/private/link-local addresses?  Checked at connect time.
-        allow_private = local_origin or self.settings.DNS_ALLOW_PRIVATE or (purpose is _ROBOTS and _hop_allows_private.get())
-        seen = {current}
+        try:
+            try:
+                current = normalize_url(url)
+            except ValueError:
+                current = None
+            if current is None:
+                return _failed(result, progress, None, _Stop("invalid_url", f"{url!r} is not an http(s) URL that can be fetched"))
+            local_origin = is_private_host(urlsplit(current).hostname or "")
+            # May this hop connect to loopback/private/link-local addresses?  Checked at connect time.
+            allow_private = local_origin or self.settings.DNS_ALLOW_PRIVATE or (purpose is _ROBOTS and _hop_allows_private.get())
+            return await self._hops(result, progress, current, purpose, extra_headers, allow_private, local_origin, {current})
+        except Exception as exc:  # noqa: BLE001 - the last line: one bad URL never stops a crawl
+            detail = f"{url} could not be fetched: unexpected {type(exc).__name__}: {str(exc)[:300] or 'no detail'}"
+            return _failed(result, progress, None, _Stop("fetch_error", detail))
+
+    async def _hops(
+        self,
+        result: FetchResult,
+        progress: _Progress,
+        current: str,
+        purpose: _Purpose,
+        extra_headers: dict[str, str],
+        allow_private: bool,
+        local_origin: bool,
+        seen: set[str],
+    ) -> FetchResult:
+        """Follow the fetch hop by hop; every ending is a FetchResult (a _Stop becomes a failure)."""
         try:
             while True:
                 if purpose.check_robots and self.settings.ROBOTSTXT_OBEY:
@@ -196,26 +221,32 @@ class HttpFetcher:
             return _failed(result, progress, current, stop)
 
     async def _check_robots(self, url: str) -> None:
-        allowed = await self.robots.allowed(url)
+        verdict = await self.robots.check(url)
         self.throttle.set_crawl_delay(url, self.robots.crawl_delay(url))
-        if not allowed:
+        if verdict == "unavailable":
+            why = self.robots.explain(url) or "robots.txt could not be fetched"
+            raise _Stop("robots_unavailable", f"{url} was not fetched: {why}")
+        if verdict != "allowed":
             why = self.robots.explain(url) or "robots.txt"
             raise _Stop("robots_disallowed", f"{url} is disallowed for {self.robots.token!r} by {why}")
 
     def _next_hop(self, exchange: _Exchange, seen: set[str], local_origin: bool) -> str:
         """The URL a redirect leads to, after checking it may be followed."""
         location = exchange.headers["location"].strip()
-        joined = urljoin(exchange.url, location)
-        scheme = urlsplit(joined).scheme.lower()
-        if scheme not in ("http", "https"):
-            raise _Stop("redirect_refused", f"{exchange.url} redirects to a non-HTTP URL ({location[:200]})", exchange)
-        target = normalize_url(joined)
+        try:
+            joined = urljoin(exchange.url, location)
+            scheme = urlsplit(joined).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise _Stop("redirect_refused", f"{exchange.url} redirects to a non-HTTP URL ({location[:200]})", exchange)
+            target = normalize_url(joined)
+            host = (urlsplit(target).hostname or "") if target is not None else ""
+        except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[oops/next, a bad port
+            raise _Stop("redirect_refused", f"{exchange.url} redirects to an unparsable URL ({location[:200]!r}: {exc})", exchange) from None
         if target is None:
             raise _Stop("redirect_refused", f"{exchange.url} redirects to an invalid URL ({location[:200]!r})", exchange)
         if is_login_redirect(target, exchange.url):
             self.throttle.bot_wall(exchange.url)
             raise _Stop("bot_wall", f"{exchange.url} redirects to a login page ({target}): a login wall", exchange)
-        host = urlsplit(target).hostname or ""
         if is_private_host(host) and not (self.settings.REDIRECT_ALLOW_PRIVATE or local_origin):
             raise _Stop("redirect_refused", f"{exchange.url} redirects to a private address ({target}); REDIRECT_ALLOW_PRIVATE is off", exchange)
         if target in seen:
@@ -462,9 +493,18 @@ def _is_text_type(content_type: str | None, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_MAX_LENGTH_DIGITS = 18
+"""A Content-Length with more digits is simply "more than any limit" (never an int of 5,000 digits)."""
+
+
 def _content_length(headers: dict[str, str]) -> int | None:
+    """The declared length; None unless it is ASCII digits (``"²"`` passes ``isdigit`` but not ``int``)."""
     value = headers.get("content-length", "").split(",", 1)[0].strip()
-    return int(value) if value.isdigit() else None
+    if not _ASCII_DIGITS.fullmatch(value):
+        return None
+    digits = value.lstrip("0") or "0"
+    return 10**_MAX_LENGTH_DIGITS if len(digits) > _MAX_LENGTH_DIGITS else int(digits)
 
 
 # -- bodies -------------------------------------------------------------------------------------------

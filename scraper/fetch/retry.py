@@ -13,16 +13,24 @@ only the retried one.
 from __future__ import annotations
 
 import random
+import re
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
 from scraper.settings import Settings
 
-__all__ = ["backoff_delay", "is_retryable_status", "parse_http_date", "parse_retry_after"]
+__all__ = ["RETRY_AFTER_HUGE", "RETRY_AFTER_MAX_DIGITS", "backoff_delay", "is_retryable_status", "parse_http_date", "parse_retry_after"]
 
 # 2**60 seconds is far beyond any cap; it keeps the power from overflowing a float.
 _MAX_EXPONENT = 60
+
+RETRY_AFTER_MAX_DIGITS = 10
+"""Longest delta-seconds value read as a number (10 digits is over 300 years)."""
+RETRY_AFTER_HUGE = float(10**RETRY_AFTER_MAX_DIGITS)
+"""What a longer delta-seconds value means: more than any RETRY_AFTER_MAX, so the caller's cap applies
+(the URL fails as ``rate_limited`` instead of waiting)."""
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -30,15 +38,21 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
     ``now`` is the current time as a Unix timestamp (pass the response's
     ``Date`` so the server's clock is compared with itself); a date in the
-    past means 0.
+    past means 0.  Never raises: only ASCII digits count as delta-seconds
+    (``str.isdigit`` also accepts ``"²"``, which ``int`` refuses), and a value
+    of more than RETRY_AFTER_MAX_DIGITS digits is RETRY_AFTER_HUGE rather than
+    an int of thousands of digits; anything else that is not an HTTP-date is None.
     """
     if value is None:
         return None
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return float(int(text))
+    if _DELTA_SECONDS.fullmatch(text):
+        digits = text.lstrip("0") or "0"
+        if len(digits) > RETRY_AFTER_MAX_DIGITS:
+            return RETRY_AFTER_HUGE
+        return float(int(digits))
     moment = parse_http_date(text)
     if moment is None:
         return None
@@ -56,9 +70,12 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     if moment is None:
         return None
-    if moment.tzinfo is None:  # HTTP dates are always GMT
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
+    try:
+        if moment.tzinfo is None:  # HTTP dates are always GMT
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def backoff_delay(attempt: int, settings: Settings, rng: random.Random | None = None) -> float:

@@ -11,7 +11,8 @@ The rules, per host (``host:port``):
 - at most CONCURRENT_REQUESTS_PER_DOMAIN requests in flight, and at most
   CONCURRENT_REQUESTS over all hosts;
 - two request STARTS at least ``max(DOWNLOAD_DELAY (x0.5-1.5 when
-  RANDOMIZE_DOWNLOAD_DELAY), Crawl-delay)`` apart;
+  RANDOMIZE_DOWNLOAD_DELAY), Crawl-delay)`` apart, with Crawl-delay capped
+  to MAX_CRAWL_DELAY (a warning names the host the first time it asks more);
 - no start before the host's "not before" time, which :meth:`penalize`
   pushes out (retries, Retry-After) and :meth:`bot_wall` pushes out
   exponentially (BOTWALL_BACKOFF_BASE doubling up to BOTWALL_BACKOFF_MAX,
@@ -26,6 +27,8 @@ tasks on one event loop can share a throttle safely.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import random
 import time
 from collections.abc import AsyncIterator
@@ -36,6 +39,8 @@ from scraper.fetch.urls import host_key
 from scraper.settings import Settings
 
 __all__ = ["HostSlot", "HostThrottle"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +57,8 @@ class _HostState:
     gap: float = 0.0
     """The delay booked with the last start (randomised or not)."""
     botwall_strikes: int = 0
+    crawl_delay_warned: bool = False
+    """A Crawl-delay over MAX_CRAWL_DELAY was already reported for this host."""
     in_flight: int = 0
     starts: int = 0
 
@@ -103,9 +110,20 @@ class HostThrottle:
         state.not_before = max(state.not_before, time.monotonic() + seconds)
 
     def set_crawl_delay(self, host: str, seconds: float | None) -> None:
-        """Apply a robots.txt Crawl-delay; it also spaces the next start from the last one."""
-        state = self._state(self._key(host))
-        state.crawl_delay = max(0.0, seconds or 0.0)
+        """Apply a robots.txt Crawl-delay, capped to MAX_CRAWL_DELAY; it also spaces the next start from the last one.
+
+        A larger (or infinite) delay is logged as a warning once per host; NaN or a negative value means none.
+        """
+        key = self._key(host)
+        state = self._state(key)
+        asked = seconds if seconds is not None and not math.isnan(seconds) else 0.0
+        cap = self._settings.MAX_CRAWL_DELAY
+        if asked > cap:
+            if not state.crawl_delay_warned:
+                state.crawl_delay_warned = True
+                log.warning("%s asks for Crawl-delay %gs in robots.txt; capped to MAX_CRAWL_DELAY=%gs", key, asked, cap)
+            asked = cap
+        state.crawl_delay = max(0.0, asked)
         if state.last_start is not None:
             state.next_start = max(state.next_start, state.last_start + state.crawl_delay)
 

@@ -9,7 +9,7 @@ import pytest
 
 import scraper
 from scraper.errors import BinaryInputError, EmptyInputError
-from scraper.extract.decode import MAX_DECOMPRESSED_BYTES, decode_bytes
+from scraper.extract.decode import MAX_DECOMPRESSED_BYTES, decode_bytes, text_codec
 
 
 def test_utf8_bom_is_dropped(seed_bytes: bytes) -> None:
@@ -59,3 +59,17 @@ def test_binary_input_is_refused_with_what_it_is(data: bytes, what: str) -> None
 def test_empty_input_is_refused(data: bytes) -> None:
     with pytest.raises(EmptyInputError):
         scraper.extract(data)
+
+
+@pytest.mark.parametrize("label", ["base64", "rot13", "hex", "zlib", "uu", "bz2", "quopri", "no-such-codec", "", None])
+def test_labels_that_name_no_text_encoding_are_none(label: str | None) -> None:
+    assert text_codec(label) is None
+
+
+@pytest.mark.parametrize(("label", "name"), [("UTF-8", "utf-8"), ('"utf-16"', "utf-16"), (" Shift_JIS ", "shift_jis"), ("latin1", "iso8859-1")])
+def test_text_encoding_labels_give_python_names(label: str, name: str) -> None:
+    assert text_codec(label) == name
+
+
+def test_a_non_text_codec_declared_for_text_is_ignored() -> None:
+    assert decode_bytes("Caf\u00e9 au lait".encode("utf-8"), "base64") == "Caf\u00e9 au lait"

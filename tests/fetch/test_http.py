@@ -98,12 +98,13 @@ def test_robots_rules_are_obeyed_and_crawl_delay_spaces_every_request(server: Lo
     assert min(gaps(starts)) >= 0.4 - SLACK
 
 
-def test_unreachable_robots_txt_blocks_the_host(server: LocalServer) -> None:
+def test_unreachable_robots_txt_holds_the_host_as_a_temporary_failure(server: LocalServer) -> None:
+    # A 5xx robots.txt is "not now", not a rule: its own kind, which the crawler retries next run.
     server.text("/robots.txt", "oops", status=500, content_type="text/plain")
     server.text("/page", PAGE)
     result = fetch_one(quick_settings(RETRY_TIMES=0), server.url("/page"))
-    assert result.failure == "robots_disallowed"
-    assert "unreachable" in (result.detail or "")
+    assert result.failure == "robots_unavailable"
+    assert "unavailable" in (result.detail or "")
     assert server.hits_for("/page") == []
 
 

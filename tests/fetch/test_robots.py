@@ -70,7 +70,7 @@ def test_4xx_allows_everything() -> None:
         assert _run_allowed(cache, "https://example.com/a") == [True]
 
 
-def test_5xx_and_network_errors_disallow_everything_then_are_asked_again() -> None:
+def test_5xx_and_network_errors_make_robots_unavailable_then_are_asked_again() -> None:
     failures = [
         FetchResult(url="u", status=503, failure="http_error"),
         FetchResult(url="u", status=429, failure="rate_limited"),
@@ -80,8 +80,8 @@ def test_5xx_and_network_errors_disallow_everything_then_are_asked_again() -> No
     for failure in failures:
         loader = FakeLoader(failure, _ok(b"User-agent: *\nAllow: /\n"))
         cache = RobotsCache(quick_settings(), loader, error_ttl=0.05)
-        assert _run_allowed(cache, "https://example.com/a") == [False]
-        assert "unreachable" in (cache.explain("example.com:443") or "")
+        assert asyncio.run(cache.check("https://example.com/a")) == "unavailable"
+        assert "unavailable" in (cache.explain("example.com:443") or "")
         asyncio.run(asyncio.sleep(0.06))
         assert _run_allowed(cache, "https://example.com/a") == [True]
         assert len(loader.asked) == 2

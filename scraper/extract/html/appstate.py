@@ -17,7 +17,8 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from scraper.extract.html.document import HtmlDocument
-from scraper.extract.html.structured import iso_date, text_from_value, to_int
+from scraper.extract.html.structured import iso_date, text_from_value
+from scraper.extract.numbers import to_int, to_rating
 from scraper.extract.partial import PartialAnswer, PartialPage
 
 __all__ = ["app_state_partial", "embedded_json"]
@@ -183,10 +184,7 @@ def _author(obj: dict[str, Any], doc: HtmlDocument) -> dict[str, Any]:
     if not isinstance(author, dict):
         return {}
     rating = _get(author, _RATING_KEYS, (int, float, str))
-    try:
-        rating = float(rating) if rating is not None else None
-    except ValueError:
-        rating = None
+    rating = to_rating(rating)
     url = _get(author, _URL_KEYS, suffixes=_URL_SUFFIXES)
     values = {
         "author_name": _get(author, _NAME_KEYS),

@@ -20,6 +20,7 @@ import lxml.html
 from lxml import etree
 
 from scraper.errors import NotAQAPageError
+from scraper.extract.decode import text_codec
 
 __all__ = ["HtmlDocument", "PageIndex", "decode_html", "looks_like_html", "parse_html"]
 
@@ -163,11 +164,8 @@ def looks_like_html(data: bytes) -> bool:
 
 
 def _normalise_encoding(name: str | None) -> str | None:
-    if not name:
-        return None
-    try:
-        found = codecs.lookup(name.strip().strip("\"'")).name
-    except LookupError:
+    found = text_codec(name)
+    if found is None:
         return None
     # As browsers do (WHATWG Encoding): latin-1 and ASCII labels mean windows-1252.
     return "cp1252" if found in ("iso8859-1", "latin-1", "ascii") else found

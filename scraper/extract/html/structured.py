@@ -19,12 +19,12 @@ from lxml.html import HtmlElement
 from scraper.extract.html.document import HtmlDocument
 from scraper.extract.html.schemaorg import Item
 from scraper.extract.html.visible import render_body
+from scraper.extract.numbers import to_int
 from scraper.extract.partial import PartialAnswer, PartialPage
 
 __all__ = ["iso_date", "structured_partial", "text_from_value"]
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
-_INT = re.compile(r"-?\d[\d,]*")
 _POSTING_TYPES = ("DiscussionForumPosting", "SocialMediaPosting", "Comment", "BlogPosting")
 _PLACEHOLDER_NAMES = frozenset(("name not provided", "anonymous", "unknown"))
 
@@ -38,17 +38,6 @@ def iso_date(value: Any) -> str | None:
         return None
     value = value.strip()
     return value if _ISO.match(value) else None
-
-
-def to_int(value: Any) -> int | None:
-    if isinstance(value, HtmlElement):
-        value = value.get("data-value") or value.get("content") or value.text_content()
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    found = _INT.search(str(value))
-    return int(found.group(0).replace(",", "")) if found else None
 
 
 def text_from_value(value: Any, exclude: Exclude | None = None) -> str | None:
