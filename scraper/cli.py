@@ -21,7 +21,7 @@ from scraper.extract.api import Explained, extract_page_explained
 from scraper.fetch.files import MAX_FILE_SIZE, iter_files
 from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
-from scraper.output import AtomicTextFile
+from scraper.output import AtomicTextFile, OutputError
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
 from scraper.sites import SITES
@@ -105,24 +105,27 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
     if url and (len(paths) != 1 or set(paths[0]) & set("*?[")):
         raise click.UsageError(f"--url names one page but {len(paths)} inputs were given")
     failed = pages = answers = 0
-    with AtomicTextFile(output) as out:
-        for label, raw, problem in _pages(paths, url, url_pattern):
-            record = None
-            if problem is None and raw is not None:
-                try:
-                    explained = extract_page_explained(raw, site=site)
-                    record = explained.record
-                    if explain:
-                        _explain(label, explained)
-                except ExtractionError as exc:
-                    problem = str(exc)
-            if record is None:
-                failed += 1
-                _error(label, problem or "failed")
-                continue
-            out.write(_dump(record, pretty) + "\n")
-            pages += 1
-            answers += len(record.answers)
+    try:
+        with AtomicTextFile(output) as out:
+            for label, raw, problem in _pages(paths, url, url_pattern):
+                record = None
+                if problem is None and raw is not None:
+                    try:
+                        explained = extract_page_explained(raw, site=site)
+                        record = explained.record
+                        if explain:
+                            _explain(label, explained)
+                    except ExtractionError as exc:
+                        problem = str(exc)
+                if record is None:
+                    failed += 1
+                    _error(label, problem or "failed")
+                    continue
+                out.write(_dump(record, pretty) + "\n")
+                pages += 1
+                answers += len(record.answers)
+    except OutputError as exc:  # the output cannot be opened or finished: say so, no traceback
+        raise click.ClickException(str(exc)) from None
     summary = f"scraper: extracted {pages} page{'s' * (pages != 1)}, {answers} answer{'s' * (answers != 1)}"
     click.echo(summary + (f"; {failed} input{'s' * (failed != 1)} failed" if failed else ""), err=True)
     sys.exit(1 if failed else 0)

@@ -5,7 +5,8 @@
     └── ExtractionError       the bytes were read but hold no Q&A page
         ├── EmptyInputError   nothing but whitespace
         ├── BinaryInputError  not text (an image, an archive, a PDF ...)
-        └── NotAQAPageError   text, but no question with answers in it
+        ├── NotAQAPageError   text, but no question with answers in it
+        └── ExtractorCrashError  the extractor itself failed on this page (a bug: please report it)
 
 Every message says what was wrong and, where it helps, what to do about it.
 """
@@ -16,6 +17,7 @@ __all__ = [
     "BinaryInputError",
     "EmptyInputError",
     "ExtractionError",
+    "ExtractorCrashError",
     "InputError",
     "NotAQAPageError",
     "ScraperError",
@@ -44,3 +46,12 @@ class BinaryInputError(ExtractionError):
 
 class NotAQAPageError(ExtractionError):
     """The input is text but shows no question with an answer section."""
+
+
+class ExtractorCrashError(ExtractionError):
+    """The extractor raised something unforeseen on this page.
+
+    Why an ExtractionError: a bug met on one page must cost that page, like any page that
+    gives no record, and never a batch or a crawl.  The message names the exception; the
+    original is chained as ``__cause__`` for a bug report.
+    """

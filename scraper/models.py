@@ -11,7 +11,6 @@ Unknown values are ``None``: an empty string or a zero never stands in for
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -42,8 +41,8 @@ IsoDate = Annotated[
 # What template junk looks like when it survives into a field: an unrendered
 # expression delimiter pair.  Kept here (not imported from the cleaner) so the
 # model's guard stays independent of the code it guards.
-_OPENERS = ("{{", "{%", "${", "[[", "<<")
-_TEMPLATE_JUNK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{.*?\}|\[\[.*?\]\]|<<.*?>>", re.S)
+_JUNK_DELIMITERS = (("{{", "}}"), ("{%", "%}"), ("${", "}"), ("[[", "]]"), ("<<", ">>"))
+_OPENERS = tuple(opener for opener, _ in _JUNK_DELIMITERS)
 
 
 class _Model(BaseModel):
@@ -52,9 +51,19 @@ class _Model(BaseModel):
 
 
 def _reject_junk(value: str | None) -> str | None:
-    if value is not None and _has_opener(value) and _TEMPLATE_JUNK.search(value):
+    if value is not None and _has_opener(value) and _has_delimited(value):
         raise ValueError(f"still holds unrendered template junk: {value[:80]!r}")
     return value
+
+
+def _has_delimited(value: str) -> bool:
+    """An opener with its closer somewhere after it (the regex ``\\{\\{.*?\\}\\}`` and its kin, in
+    linear time: the regex retries from every opener, which is quadratic on a value of openers)."""
+    for opener, closer in _JUNK_DELIMITERS:
+        at = value.find(opener)
+        if at >= 0 and value.find(closer, at + len(opener)) >= 0:
+            return True
+    return False
 
 
 def _has_opener(value: str) -> bool:

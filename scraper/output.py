@@ -3,34 +3,63 @@
 ``-o out.jsonl`` is written to a temporary file beside the target and renamed
 over it only when the run has finished: a crash or Ctrl-C leaves the previous
 file (or none), never a torn one.
+
+What "the target" is depends on what the path names:
+
+* a regular file: replaced atomically, keeping its permission bits (and its
+  owner and group where the OS lets us);
+* no file yet: created atomically with the mode ``open()`` would give
+  (``0666`` less the umask, or the directory's default ACL);
+* a symlink: the file it points to is written as above and the link stays a
+  link; a dangling link creates its target;
+* a character or block device, a FIFO, ``/dev/stdout``, ``/dev/fd/N`` or
+  ``/proc/self/fd/N``: written straight into, with no temporary file (these
+  cannot be renamed over, and replacing them would break them);
+* a directory: :class:`OutputError`.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import secrets
+import stat
 import sys
-import tempfile
 from types import TracebackType
 from typing import IO
 
-__all__ = ["AtomicTextFile"]
+from scraper.errors import ScraperError
+
+__all__ = ["AtomicTextFile", "OutputError"]
+
+_MAX_LINKS = 40  # as Linux's MAXSYMLINKS: more hops than this is a loop
+_PROC_FD_DIR = re.compile(r"/proc/(\d+)/(?:task/\d+/)?fd")
+_STREAM_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_CLOEXEC
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+
+class OutputError(ScraperError, OSError):
+    """The output could not be opened or finished; an OSError too, as it was before this class existed."""
 
 
 class AtomicTextFile:
-    """A text sink: stdout when ``path`` is None, else a file replaced atomically on success."""
+    """A text sink: stdout when ``path`` is None, else the target ``path`` names (see the module doc)."""
 
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = os.fspath(path) if path is not None else None
         self._stream: IO[str] | None = None
         self._tmp: str | None = None
+        self._target: str | None = None
 
     def __enter__(self) -> AtomicTextFile:
         if self.path is None:
             self._stream = sys.stdout
-        else:
-            directory = os.path.dirname(os.path.abspath(self.path))
-            fd, self._tmp = tempfile.mkstemp(prefix=".scraper-", suffix=".tmp", dir=directory)
-            self._stream = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+            return self
+        try:
+            self._open(self.path)
+        except OSError as exc:
+            raise _error(self.path, exc) from exc
         return self
 
     def write(self, text: str) -> None:
@@ -45,14 +74,147 @@ class AtomicTextFile:
         if self.path is None:
             self._stream.flush()
             return
-        assert self._tmp is not None
         try:
-            if exc_type is None:
+            if self._tmp is None:
+                self._stream.close()  # a stream: what was written is already the output
+            else:
+                self._finish(committed=exc_type is None)
+        except OSError as err:
+            raise _error(self.path, err) from err
+        finally:
+            self._stream = None
+
+    def _open(self, path: str) -> None:
+        """Pick how to write ``path``: stream into a device or pipe, else a temporary file to rename."""
+        through_proc, own_fd = _proc_fd(path)
+        if own_fd is not None:  # our own descriptor: share its offset and O_APPEND, as a shell would
+            self._stream = _text(os.dup(own_fd))
+            return
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            existing = None  # a new file, or a dangling link whose target we create
+        else:
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+            existing = mode
+        if through_proc or (existing is not None and not stat.S_ISREG(existing)):
+            self._stream = _text(os.open(path, _STREAM_FLAGS))
+            return
+        self._target = os.path.realpath(path)
+        fd, self._tmp = _create_temp(self._target)
+        self._stream = _text(fd)
+
+    def _finish(self, committed: bool) -> None:
+        """Rename the temporary file over the target if the run ended well; never leave it behind."""
+        assert self._stream is not None and self._tmp is not None and self._target is not None
+        try:
+            if committed:
                 self._stream.flush()
                 os.fsync(self._stream.fileno())
             self._stream.close()
-            if exc_type is None:
-                os.replace(self._tmp, self.path)
+            if committed:
+                os.replace(self._tmp, self._target)
+                _fsync_dir(os.path.dirname(self._target))
         finally:
-            if os.path.exists(self._tmp):
+            if os.path.lexists(self._tmp):
                 os.unlink(self._tmp)
+
+
+def _error(path: str, exc: OSError) -> OutputError:
+    """An OutputError that names the path and says what to do, keeping the errno for callers."""
+    reason = exc.strerror or str(exc)
+    hint = {
+        errno.EISDIR: f": give a file name inside it, e.g. {os.path.join(path, 'out.jsonl')}",
+        errno.ENOENT: ": create the directory first",
+        errno.EACCES: ": choose a path you can write, or fix the permissions",
+        errno.ELOOP: ": the symlinks at that path form a loop",
+    }.get(exc.errno or 0, "")
+    error = OutputError(f"cannot write {path}: {reason}{hint}")
+    error.errno = exc.errno
+    return error
+
+
+def _text(fd: int) -> IO[str]:
+    """The one text encoding of every output: UTF-8, ``\\n`` line ends whatever the platform."""
+    return os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+
+
+def _proc_fd(path: str) -> tuple[bool, int | None]:
+    """Whether ``path`` leads through a ``/proc/PID/fd/N`` link, and N when PID is this process.
+
+    Such links (``/dev/stdout``, ``/dev/fd/N`` and links to them) name an open
+    descriptor, not a file: resolving one gives the path of whatever it has
+    open, or a pseudo-name such as ``pipe:[123]``, so it must never be replaced.
+    """
+    here = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        parent, name = os.path.split(here)
+        parent = os.path.realpath(parent)
+        found = _PROC_FD_DIR.fullmatch(parent)
+        if found and name.isdigit():
+            return True, int(name) if int(found.group(1)) == os.getpid() else None
+        here = os.path.join(parent, name)
+        if not os.path.islink(here):
+            return False, None
+        here = os.path.join(parent, os.readlink(here))
+    return False, None
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """A new file beside ``target`` (so the rename stays on one filesystem) with the mode it must end with.
+
+    A new target gets ``0666`` and the kernel applies the umask (or a default
+    ACL) exactly as for ``open()``.  An existing one is copied: the temporary
+    file starts 0600 so nobody can open it before it has the target's owner and mode.
+    """
+    try:
+        like: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        like = None
+    if like is not None and not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "permission denied", target)
+    directory = os.path.dirname(target)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".scraper-{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(tmp, _TEMP_FLAGS, 0o666 if like is None else 0o600)
+        except FileExistsError:
+            continue
+        if like is not None:
+            try:
+                _copy_owner_and_mode(fd, like)
+            except OSError:
+                os.close(fd)
+                os.unlink(tmp)
+                raise
+        return fd, tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
+
+
+def _copy_owner_and_mode(fd: int, like: os.stat_result) -> None:
+    """Give the replacement the old file's owner and group where permitted, then its mode.
+
+    chown first: it may clear set-user-ID bits, which fchmod then restores.
+    """
+    if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.fchown(fd, like.st_uid, like.st_gid)
+        except PermissionError:
+            try:
+                os.fchown(fd, -1, like.st_gid)  # a member of the group may keep the group
+            except PermissionError:
+                pass
+    os.fchmod(fd, stat.S_IMODE(like.st_mode))
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make the rename itself durable; filesystems that cannot sync a directory are let off."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)

@@ -63,6 +63,11 @@ class Settings(BaseModel):
     """Largest body accepted, after decompression (so a gzip bomb stops here too)."""
     HTTP2_ENABLED: bool = False
     HTTP_PROXY: str | None = None
+    COOKIES_ENABLED: bool = True
+    """Keep the cookies hosts set and send them back to the same host, as Scrapy does (off: no cookie is
+    stored or sent).  Kept per host name and bounded as browsers bound them: at most 50 cookies per host
+    (least recently set evicted), 4096 bytes per cookie (name plus value; a longer one is ignored),
+    3000 over all hosts (see :mod:`scraper.fetch.cookies`)."""
     ALLOWED_CONTENT_TYPES: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain", "application/json", "application/xml", "text/xml")
     REDIRECT_ENABLED: bool = True
     REDIRECT_MAX_TIMES: int = Field(5, ge=0)
@@ -87,6 +92,10 @@ class Settings(BaseModel):
     RETRY_BACKOFF_MAX: float = Field(120.0, ge=0)
     RETRY_AFTER_MAX: float = Field(3600.0, ge=0)
     """A Retry-After longer than this is not waited for: the URL fails as rate-limited."""
+    HOST_MAX_CONNECTION_FAILURES: int = Field(5, ge=0)
+    """After this many connection failures in a row to one host (refused, reset, DNS, connect timeout, no
+    response at all; retries count), the host is parked for the rest of the run: its other URLs fail at
+    once as ``host_parked``, without connecting.  Any response from the host resets the count; 0 = never park."""
 
     # Crawl scope
     DEPTH_LIMIT: int = Field(0, ge=0)

@@ -202,3 +202,9 @@ def test_hostile_values_cost_a_field_or_a_page_never_the_batch(tmp_path: Path) -
         assert record["answer_count"] is None
         assert record["answers"][0]["votes"] is None
         assert record["answers"][0]["author"]["name"] == "Jane Roe, MD"
+
+
+def test_an_output_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    result = run("extract", str(SEED), "-o", str(tmp_path / "no-such-dir" / "out.jsonl"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "no-such-dir" in result.stderr

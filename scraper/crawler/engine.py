@@ -38,7 +38,7 @@ __all__ = ["INTERNAL_ERROR", "CrawlStats", "Crawler", "record_content_key"]
 _log = logging.getLogger(__name__)
 
 # Failures worth trying again soon on the next run; others wait a full re-crawl interval.
-_TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall", "robots_unavailable"))
+_TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall", "robots_unavailable", "host_parked"))
 # The failure kind of a page whose fetch or processing raised something unforeseen.
 INTERNAL_ERROR = "internal_error"
 _FLUSH_EVERY = 0.5  # seconds between output flushes
@@ -167,9 +167,20 @@ class Crawler:
     # --- outputs -----------------------------------------------------------------------
 
     def _prepare_outputs(self) -> None:
+        """Check each output against its committed position before anything is written.
+
+        The pending records go along so a file output can tell its own unfinished
+        write (a crash before commit: cut and written again) from bytes someone else
+        added (refused).  A new offset (a file moved away starts again at 0) is
+        committed at once, or the next run would find the file "shorter".
+        """
         for output in self.outputs:
-            seq, offset = self.store.output_position(output.path, output.format)
-            offset = output.prepare(offset)
+            seq, committed = self.store.output_position(output.path, output.format)
+            pending = [json.loads(record) for _, _, _, record in self.store.pending_records(output.path, seq)]
+            offset = output.prepare(committed, pending)
+            if offset != committed:
+                with self.store.transaction():
+                    self.store.set_output_position(output.path, seq, offset)
             self._positions[output.path] = (seq, offset)
         self._flush(force=True)
 

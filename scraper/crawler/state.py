@@ -12,8 +12,10 @@ The order of writes is what makes resume exact:
    fsynced, then the new file size is committed as the output's offset.
 
 A run that starts finds the output file longer than its committed offset
-(killed between 2's write and commit) or ending in half a line: it truncates
-the file to the offset and writes the pending records again.  No page is
+(killed between 2's write and commit) or ending in half a line: when the extra
+bytes are the start of what this state writes next, it cuts the file to the
+offset and writes the pending records again; any other difference is refused
+(``OutputConflictError``), so data this state did not write is never deleted.  No page is
 fetched twice (step 1 is atomic) and every record is in the file once.
 
 :class:`StateStore` is the embedded default.  :class:`~scraper.crawler.state_postgres.PostgresStateStore`

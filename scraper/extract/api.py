@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from scraper._version import __version__
-from scraper.errors import ExtractionError
+from scraper.errors import ExtractionError, ExtractorCrashError
 from scraper.extract.clean import clean_line, strip_template_junk
 from scraper.extract.decode import decode_bytes, gunzip_if_compressed
 from scraper.extract.html.document import HtmlDocument, looks_like_html
@@ -180,6 +180,12 @@ def extract_page_explained(page: RawPage, *, site: str | None = None) -> Explain
         raise ExtractionError(f"the page gave a record that does not validate ({problems})") from None
     except RecursionError:
         raise ExtractionError("the page is nested too deeply to read") from None
+    except ExtractionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one page's bug costs that page, never the batch
+        raise ExtractorCrashError(
+            f"the extractor failed on this page ({type(exc).__name__}: {str(exc)[:300]}); please report it with the page"
+        ) from exc
 
 
 def extract_page(page: RawPage, *, site: str | None = None) -> PageRecord:

@@ -17,7 +17,7 @@ import re
 
 __all__ = [
     "CHROME_LINE_PATTERNS",
-    "TEMPLATE_PATTERNS",
+    "TEMPLATE_DELIMITERS",
     "clean_line",
     "clean_lines",
     "is_chrome_line",
@@ -26,27 +26,23 @@ __all__ = [
     "strip_template_junk",
 ]
 
-# Delimited template expressions.  Each body is bounded (no hang on hostile
-# input, no swallowing a whole page) and may not span a blank line.
-_BODY = r"(?:(?!\n\s*\n).){0,400}?"
-TEMPLATE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p, re.S)
-    for p in (
-        r"\{\{\{" + _BODY + r"\}\}\}",  # Handlebars triple-stash
-        r"\{\{" + _BODY + r"\}\}",  # Angular / Vue / Handlebars / Jinja / Mustache
-        r"\{%" + _BODY + r"%\}",  # Jinja / Liquid / Django statements
-        r"\{#" + _BODY + r"#\}",  # Jinja comments
-        r"<%" + _BODY + r"%>",  # ERB / EJS
-        r"\$\{" + _BODY + r"\}",  # JS template literals, JSP EL
-        r"\[\[" + _BODY + r"\]\]",  # Angular-in-Jinja, Vue custom delimiters
-        r"<<" + _BODY + r">>",  # custom delimiters
-    )
+# Delimited template expressions, as (opener, closer) pairs tried in this order.  The body
+# between them is bounded (no swallowing a whole page) and may not span a blank line.  They
+# are found by a scanner, not a regex: a lazy bounded body after an opener costs up to
+# _MAX_TEMPLATE_BODY steps at every opener, and a page of nothing but openers is then
+# hundreds of times slower per byte than prose (see _delimited_spans).
+TEMPLATE_DELIMITERS: tuple[tuple[str, str], ...] = (
+    ("{{{", "}}}"),  # Handlebars triple-stash
+    ("{{", "}}"),  # Angular / Vue / Handlebars / Jinja / Mustache
+    ("{%", "%}"),  # Jinja / Liquid / Django statements
+    ("{#", "#}"),  # Jinja comments
+    ("<%", "%>"),  # ERB / EJS
+    ("${", "}"),  # JS template literals, JSP EL
+    ("[[", "]]"),  # Angular-in-Jinja, Vue custom delimiters
+    ("<<", ">>"),  # custom delimiters
 )
-# The literal each of TEMPLATE_PATTERNS starts with (a test checks they stay in step), and
-# its rarest character: a one-character test (memchr) rules most patterns out at once.
-_TEMPLATE_OPENERS: tuple[tuple[str, str], ...] = (
-    ("{", "{{{"), ("{", "{{"), ("%", "{%"), ("#", "{#"), ("%", "<%"), ("$", "${"), ("[", "[["), ("<", "<<"),
-)
+_MAX_TEMPLATE_BODY = 400
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
 _HALF_DELIMITER = re.compile(r"\{\{|\}\}|\{%|%\}")
 _MARK = "\ue000"  # private-use character standing where junk was removed
 _MAYBE_JUNK = re.compile(r"\{\{|\{%|\{#|<%|\$\{|\[\[|<<|\}\}|%\}")
@@ -118,18 +114,57 @@ def strip_template_junk(text: str, replacement: str = " ") -> str:
     if not _maybe_junk(text):
         return text
 
-    def replace(found: re.Match[str]) -> str:
-        return replacement + "\n" * found.group(0).count("\n")
-
-    for (char, opener), pattern in zip(_TEMPLATE_OPENERS, TEMPLATE_PATTERNS):
-        if char in text and opener in text:  # a pattern cannot match text without its opening delimiter
-            text = pattern.sub(replace, text)
+    for opener, closer in TEMPLATE_DELIMITERS:
+        if opener in text:
+            text = _replace_spans(text, _delimited_spans(text, opener, closer), replacement)
     if _has_half_delimiter(text):
         text = "\n".join(
             _UNCLOSED.sub(lambda m: _drop_if_code(m, replacement), line) if _HALF_DELIMITER.search(line) else line
             for line in text.split("\n")
         )
     return text
+
+
+def _delimited_spans(text: str, opener: str, closer: str) -> list[tuple[int, int]]:
+    """(start, end) of each ``opener body closer`` in ``text``, left to right, not overlapping.
+
+    The body is the shortest one: it ends at the first ``closer`` after the opener, and the
+    expression counts only when that body is at most _MAX_TEMPLATE_BODY characters and holds no
+    blank line.  Linear time whatever the text: the next closer and the next blank line are
+    found once and reused until the scan passes them, so a run of a million openers costs one
+    search for a closer, not a million.
+    """
+    spans: list[tuple[int, int]] = []
+    close_at = blank_at = -2  # -2: not searched yet; -1: none left in the text
+    pos = 0
+    while (at := text.find(opener, pos)) >= 0:
+        body = at + len(opener)
+        if close_at < body:
+            close_at = text.find(closer, body)
+            if close_at < 0:
+                break  # no closer after this opener, so none after any later one
+        if blank_at != -1 and blank_at < body:
+            found = _BLANK_LINE.search(text, body)
+            blank_at = found.start() if found else -1
+        if close_at - body > _MAX_TEMPLATE_BODY or 0 <= blank_at < close_at:
+            pos = at + 1
+            continue
+        spans.append((at, close_at + len(closer)))
+        pos = close_at + len(closer)
+    return spans
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], replacement: str) -> str:
+    """Each span becomes ``replacement`` plus the newlines it held, so lines stay aligned."""
+    if not spans:
+        return text
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts += (text[last:start], replacement, "\n" * text.count("\n", start, end))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 # Substring tests stand in for regex scans below: a test for one character is a memchr, far

@@ -21,7 +21,25 @@ Why it is built this way:
   decompression, so a gzip bomb stops at DOWNLOAD_MAXSIZE instead of
   filling memory (httpx's own decoder inflates a whole network chunk at
   once, which for a bomb is a thousand times its size).  Only ``gzip`` and
-  ``deflate`` are asked for, so only they need decoding.
+  ``deflate`` are asked for, so only they need decoding (``br`` or any
+  other coding is a ``decode_error``, never inflated).  A body that is
+  itself gzip data (a ``.gz`` file served as text/html without
+  Content-Encoding, or gzip inside gzip) is inflated the same way under the
+  same limit, so what reaches the extractors is never more than
+  DOWNLOAD_MAXSIZE: over it, a page fails as ``too_large`` and robots.txt
+  is cut at its limit, exactly as for a Content-Encoding body.
+- A body must be what its Content-Length says.  Fewer bytes (the server
+  hung up early) is a ``connection_error``, retried, whose detail begins
+  "incomplete body" and says how many of the declared bytes came; more
+  bytes than declared is ``length_mismatch``, not retried (the page would
+  be stored cut short, and the extra bytes would be read as the next
+  response on a kept-alive connection, so that connection is retired).
+- Cookies are kept by the fetcher (:mod:`scraper.fetch.cookies`), per host
+  and bounded, not by httpx, whose jar grows without bound and is copied
+  for every request.  COOKIES_ENABLED off: none stored or sent.
+- A host that cannot be connected to HOST_MAX_CONNECTION_FAILURES times in
+  a row is parked for the rest of the run: its other URLs fail at once as
+  ``host_parked`` instead of each spending its retries and backoff on it.
 - DOWNLOAD_TIMEOUT bounds a whole request (connect to last byte), as in
   Scrapy, so a server that drips bytes cannot hold a slot for ever.
 """
@@ -31,8 +49,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib.util
+import logging
 import random
 import re
+import socket
 import time
 import zlib
 from collections.abc import Iterator
@@ -43,12 +63,13 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
+from scraper.fetch.cookies import CookieStore, NoCookies
 from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
 from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
 from scraper.fetch.throttle import HostSlot, HostThrottle
-from scraper.fetch.urls import is_private_host, normalize_url
+from scraper.fetch.urls import host_key, is_private_host, normalize_url
 from scraper.settings import Settings
 
 __all__ = ["ACCEPT_ENCODING", "HttpFetcher"]
@@ -60,6 +81,15 @@ DECODE_STEP = 64 * 1024
 """Most bytes one decompression step may produce."""
 WALL_SCAN_BYTES = 512 * 1024
 """Bytes of a 403/429/503 body read to look for a bot wall."""
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_INNER_GZIP = 2
+"""Layers of gzip inside the body (after any Content-Encoding) that are inflated; deeper is a decode_error."""
+
+_log = logging.getLogger(__name__)
+
+_ROBOTS_UNREACHABLE = {"host_parked": "connection_error", "length_mismatch": "connection_error"}
+"""Failure kinds robots.txt loading reports as the kind RobotsCache knows as "unreachable" (temporary),
+so a parked host or a robots.txt cut short is never read as "no robots.txt: everything allowed"."""
 
 _hop_allows_private: contextvars.ContextVar[bool] = contextvars.ContextVar("_hop_allows_private", default=False)
 """Set while a hop asks robots.txt, so robots.txt is fetched under the same address rule as the hop."""
@@ -102,6 +132,8 @@ class _Exchange:
     body: bytes = b""
     failure: str | None = None
     detail: str | None = None
+    unreachable: bool = False
+    """No HTTP response at all: the connection could not be made or ended before a status line."""
 
     @property
     def is_redirect(self) -> bool:
@@ -145,6 +177,12 @@ class HttpFetcher:
         self.robots = RobotsCache(settings, self._load_robots)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self.cookies: CookieStore | None = CookieStore() if settings.COOKIES_ENABLED else None
+        """The crawl's cookies, per host and bounded; None when COOKIES_ENABLED is off."""
+        self._connection_failures: dict[str, int] = {}
+        """host:port -> connection failures in a row."""
+        self._parked: dict[str, str] = {}
+        """host:port -> why it is parked for the rest of the run."""
 
     async def __aenter__(self) -> HttpFetcher:
         self._get_client()
@@ -206,6 +244,7 @@ class HttpFetcher:
         """Follow the fetch hop by hop; every ending is a FetchResult (a _Stop becomes a failure)."""
         try:
             while True:
+                self._check_parked(current)
                 if purpose.check_robots and self.settings.ROBOTSTXT_OBEY:
                     token = _hop_allows_private.set(allow_private)
                     try:
@@ -265,7 +304,11 @@ class HttpFetcher:
         tries = 1 + (self.settings.RETRY_TIMES if self.settings.RETRY_ENABLED else 0)
         async with self.throttle.host_slot(url) as slot:
             for attempt in range(1, tries + 1):
+                self._check_parked(url)  # parked while this URL waited for the slot, or by its own last attempt
                 exchange = await self._attempt(slot, url, purpose, extra_headers, progress, allow_private)
+                parked = self._count_connection(url, exchange)
+                if parked is not None:  # this attempt parked the host: no more attempts at it
+                    raise _Stop(exchange.failure or "connection_error", f"{exchange.detail} ({_tries(attempt)}); {parked}", exchange)
                 retry_after = self._retry_after(exchange)
                 if retry_after is not None and retry_after > self.settings.RETRY_AFTER_MAX:
                     raise _Stop("rate_limited", _retry_after_detail(exchange, retry_after, self.settings.RETRY_AFTER_MAX), exchange)
@@ -289,6 +332,39 @@ class HttpFetcher:
         if exchange.failure is not None or exchange.status not in (429, 503):
             return None
         return parse_retry_after(exchange.headers.get("retry-after"), parse_http_date(exchange.headers.get("date")))
+
+    # -- hosts that cannot be reached -----------------------------------------------------------------
+
+    def _check_parked(self, url: str) -> None:
+        why = self._parked.get(host_key(url))
+        if why is not None:
+            raise _Stop("host_parked", f"{url} was not fetched: {why}")
+
+    def _count_connection(self, url: str, exchange: _Exchange) -> str | None:
+        """Count a connection failure to the host (any response resets the count).
+
+        Returns a sentence saying so when this failure parks the host, else None.
+        """
+        key = host_key(url)
+        if not exchange.unreachable:
+            if exchange.status is not None:
+                self._connection_failures.pop(key, None)
+            return None
+        failures = self._connection_failures[key] = self._connection_failures.get(key, 0) + 1
+        limit = self.settings.HOST_MAX_CONNECTION_FAILURES
+        if limit <= 0 or failures < limit or key in self._parked:
+            return None
+        self._parked[key] = (
+            f"{key} is parked for the rest of this run after {failures} connection failures in a row "
+            f"(HOST_MAX_CONNECTION_FAILURES={limit}; last: {exchange.detail})"
+        )
+        _log.warning("%s: %s connection failures in a row; its remaining URLs fail as host_parked for the rest of this run (last: %s)",
+                     key, failures, exchange.detail)
+        return f"{key} is now parked for the rest of this run ({failures} connection failures in a row, HOST_MAX_CONNECTION_FAILURES={limit})"
+
+    def parked_hosts(self) -> dict[str, str]:
+        """host:port -> why, for every host parked so far."""
+        return dict(self._parked)
 
     # -- one attempt: a throttled request -----------------------------------------------------------
 
@@ -323,20 +399,27 @@ class HttpFetcher:
     async def _exchange(self, url: str, purpose: _Purpose, extra_headers: dict[str, str], slot: HostSlot, allow_private: bool) -> _Exchange:
         exchange = _Exchange(url)
         extensions = {"trace": slot.trace, ALLOW_PRIVATE_EXTENSION: allow_private}
+        headers = dict(extra_headers)
+        if self.cookies is not None and (cookie := self.cookies.header_for(url)):
+            headers["Cookie"] = cookie
         try:
-            async with self._get_client().stream("GET", url, headers=extra_headers, extensions=extensions) as response:
+            async with self._get_client().stream("GET", url, headers=headers, extensions=extensions) as response:
                 exchange.status = response.status_code
                 exchange.headers = {name.lower(): value for name, value in response.headers.items()}
+                if self.cookies is not None:
+                    self.cookies.store(url, response.headers.get_list("set-cookie"))
                 limit = self._body_limit(exchange, purpose)
                 if limit is not None:
                     await _read_body(response, exchange, limit, truncate=purpose.truncate or not _is_success(exchange.status))
-                if exchange.failure == "decode_error" and not _is_success(exchange.status):
+                if exchange.failure in _BODY_FAILURES and not _is_success(exchange.status):
                     _set_failure(exchange, None, None)  # an unreadable error page is still just its status
         except httpx.TimeoutException as exc:
+            exchange.unreachable = isinstance(exc, httpx.ConnectTimeout)
             _set_failure(exchange, "timeout", f"{url} timed out ({type(exc).__name__})")
         except httpx.DecodingError as exc:
             _set_failure(exchange, "decode_error", f"{url} sent a body that cannot be decoded ({exc})")
         except httpx.TransportError as exc:
+            exchange.unreachable = exchange.status is None
             _set_failure(exchange, "connection_error", f"{url} could not be fetched ({type(exc).__name__}: {str(exc) or 'no detail'})")
         except httpx.InvalidURL as exc:
             _set_failure(exchange, "invalid_url", f"{url} is not a URL httpx accepts ({exc})")
@@ -365,7 +448,10 @@ class HttpFetcher:
     # -- plumbing ------------------------------------------------------------------------------------
 
     async def _load_robots(self, robots_url: str) -> FetchResult:
-        return await self._run(robots_url, _ROBOTS, {})
+        result = await self._run(robots_url, _ROBOTS, {})
+        if result.failure in _ROBOTS_UNREACHABLE:
+            result.failure = _ROBOTS_UNREACHABLE[result.failure]
+        return result
 
     def _get_client(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -386,6 +472,7 @@ class HttpFetcher:
             options["transport"] = GuardedTransport(http2=http2, limits=limits)
         return httpx.AsyncClient(
             headers=self._default_headers(),
+            cookies=NoCookies(),  # cookies are kept per host and bounded by self.cookies, not by httpx
             timeout=httpx.Timeout(settings.DOWNLOAD_TIMEOUT),
             follow_redirects=False,
             trust_env=False,  # settings are the one source of proxies, not the environment
@@ -433,9 +520,13 @@ def _failed(result: FetchResult, progress: _Progress, url: str | None, stop: _St
     return result
 
 
+def _tries(attempts: int) -> str:
+    return f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+
+
 def _exhausted(exchange: _Exchange, attempts: int, had_retry_after: bool) -> _Stop:
     """The failure once retries are used up."""
-    tries = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
+    tries = _tries(attempts)
     if exchange.failure is not None:
         return _Stop(exchange.failure, f"{exchange.detail} ({tries})", exchange)
     kind = "rate_limited" if exchange.status == 429 or had_retry_after else "http_error"
@@ -510,13 +601,23 @@ def _content_length(headers: dict[str, str]) -> int | None:
 # -- bodies -------------------------------------------------------------------------------------------
 
 
+_BODY_FAILURES = frozenset({"decode_error", "length_mismatch"})
+"""What can go wrong with a body once the status line came (for an error page, only its status counts)."""
+
+
 async def _read_body(response: httpx.Response, exchange: _Exchange, limit: int, *, truncate: bool) -> None:
-    """Read and decode the body into ``exchange``, stopping at ``limit`` decoded bytes."""
+    """Read and decode the body into ``exchange``, stopping at ``limit`` decoded bytes.
+
+    ``limit`` holds for the body as the extractors will see it: after Content-Encoding and after any
+    gzip the body itself is (see :class:`_Unwrapped`), so a gzip served without Content-Encoding is
+    bounded like one served with it.
+    """
     encoding = exchange.headers.get("content-encoding", "")
-    decoder = _decoder_for(encoding)
-    if decoder is None:
+    outer = _decoder_for(encoding)
+    if outer is None:
         _set_failure(exchange, "decode_error", f"{exchange.url} uses Content-Encoding {encoding!r}; only {ACCEPT_ENCODING} were asked for")
         return
+    decoder = _Unwrapped(outer, None if isinstance(outer, _Identity) else encoding.strip().lower())
     body = bytearray()
     try:
         async for raw in response.aiter_raw():
@@ -525,17 +626,114 @@ async def _read_body(response: httpx.Response, exchange: _Exchange, limit: int, 
         else:
             _append(body, decoder.flush(), limit)
             if decoder.cut_short:
-                _set_failure(exchange, "decode_error", f"{exchange.url} sent a {encoding} body that ends before its compressed stream does")
+                _set_failure(exchange, "decode_error", f"{exchange.url} sent {decoder.describe()} that ends before its compressed stream does")
+                return
+            if len(body) <= limit and _check_framing(response, exchange):
                 return
     except zlib.error as exc:
-        _set_failure(exchange, "decode_error", f"{exchange.url} sent a corrupt {encoding} body ({exc})")
+        _set_failure(exchange, "decode_error", f"{exchange.url} sent {decoder.describe()} that is corrupt ({exc})")
+        return
+    except _TooDeep as exc:
+        _set_failure(exchange, "decode_error", f"{exchange.url} sent {exc}")
+        return
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        # A cut connection, as before: retried, and temporary for the crawler; the detail says what was cut.
+        _set_failure(exchange, "connection_error", _incomplete_detail(response, exchange, exc))
         return
     if len(body) > limit:
         if not truncate:
-            _set_failure(exchange, "too_large", f"{exchange.url} is over DOWNLOAD_MAXSIZE={limit} bytes after decompression")
+            inner = f" (the body is itself {decoder.describe(inner_only=True)})" if decoder.inner_layers else ""
+            _set_failure(exchange, "too_large", f"{exchange.url} is over DOWNLOAD_MAXSIZE={limit} bytes after decompression{inner}")
             return
         del body[limit:]
+        if decoder.inner_layers:
+            _log.warning("%s: body is %s; cut at %d bytes after decompression", exchange.url, decoder.describe(inner_only=True), limit)
     exchange.body = bytes(body)
+
+
+def _incomplete_detail(response: httpx.Response, exchange: _Exchange, exc: Exception) -> str:
+    received = response.num_bytes_downloaded
+    declared = _content_length(exchange.headers)
+    if declared is not None:
+        what = f"after {received} of the {declared} bytes its Content-Length declares"
+    elif "chunked" in exchange.headers.get("transfer-encoding", "").lower():
+        what = f"after {received} bytes, before the last chunk of its chunked body"
+    else:
+        what = f"after {received} bytes"
+    return f"incomplete body: {exchange.url} closed the connection {what} ({type(exc).__name__}: {str(exc)[:200] or 'no detail'})"
+
+
+def _check_framing(response: httpx.Response, exchange: _Exchange) -> bool:
+    """After a whole HTTP/1.x body: True (with ``length_mismatch`` set) when more bytes came than Content-Length said.
+
+    The extra bytes are looked for, without waiting, where the HTTP parser keeps what it has received
+    but not parsed.  A connection that had extra bytes is retired, or the next request on it would read
+    them as its response.
+    """
+    declared = _content_length(exchange.headers)
+    if declared is None or not response.http_version.upper().startswith("HTTP/1"):
+        return False
+    extra = _bytes_after_body(response)
+    if not extra:
+        return False
+    _retire_connection(response)  # even a stray CRLF would be parsed as the start of the next response
+    if not extra.strip():  # but a stray CRLF after a body is a harmless and common slip
+        return False
+    _set_failure(
+        exchange,
+        "length_mismatch",
+        f"{exchange.url} sent more than the {declared} bytes its Content-Length declares "
+        f"({len(extra)}+ bytes more, starting {extra[:40]!r}); the body as declared would be cut short",
+    )
+    return True
+
+
+def _bytes_after_body(response: httpx.Response) -> bytes:
+    """Bytes received after the declared end of the body and not yet parsed (b"" when none).
+
+    They sit in h11's buffer: a server that sends more than it declared usually sends it in the same
+    write as the body.  Bytes that arrive later are not waited for (the socket itself cannot be peeked
+    at: asyncio reads it into its own buffers).
+    """
+    h11_state = _h11_state(response)
+    if h11_state is None:
+        return b""
+    pending, _closed = h11_state.trailing_data  # type: ignore[attr-defined]
+    return bytes(pending)
+
+
+_STREAM_LINKS = ("_stream", "_httpcore_stream", "_connection")
+"""Attributes from httpx's response stream down to httpcore's HTTP/1.1 connection (httpx 0.28-0.29, httpcore 1.0)."""
+
+
+def _h11_state(response: httpx.Response) -> object | None:
+    """The h11 connection that parsed ``response``, found by following the wrappers; None if not found.
+
+    httpx does not expose it; its ``trailing_data`` (public in h11) is the only place that holds bytes
+    the server sent past the declared body.  If a new httpx or httpcore moves it, this finds nothing and
+    extra bytes go unnoticed again (test_body_limits checks that it is found).
+    """
+    current: object | None = response.stream
+    for _ in range(8):
+        if current is None:
+            return None
+        state = getattr(current, "_h11_state", None)
+        if state is not None and hasattr(state, "trailing_data"):
+            return state
+        current = next((getattr(current, name) for name in _STREAM_LINKS if getattr(current, name, None) is not None), None)
+    return None
+
+
+def _retire_connection(response: httpx.Response) -> None:
+    """Make the pool drop the connection instead of keeping it alive: a shut-down socket reads as closed."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _append(body: bytearray, pieces: Iterator[bytes], limit: int) -> bool:
@@ -611,6 +809,75 @@ class _Inflater:
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
             return rest
         return b""
+
+
+class _TooDeep(Exception):
+    """gzip inside gzip deeper than MAX_INNER_GZIP."""
+
+
+class _Unwrapped:
+    """The Content-Encoding decoder, then gzip again for each layer of gzip the decoded body itself is.
+
+    Whatever came out of the layer before is sniffed: if it starts with gzip's magic, it is passed
+    through another bounded :class:`_Inflater` (up to MAX_INNER_GZIP layers).  Pieces flow through
+    lazily, so the caller's limit stops every layer at once.
+    """
+
+    def __init__(self, outer: _Identity | _Inflater, encoding: str | None, depth: int = 0) -> None:
+        self._outer = outer
+        self._encoding = encoding
+        self._depth = depth
+        self._held = b""
+        self._inner: _Unwrapped | None = None
+        self._sniffed = False
+
+    @property
+    def inner_layers(self) -> int:
+        return 0 if self._inner is None else 1 + self._inner.inner_layers
+
+    @property
+    def cut_short(self) -> bool:
+        return self._outer.cut_short or (self._inner is not None and self._inner.cut_short)
+
+    def describe(self, *, inner_only: bool = False) -> str:
+        """``a gzip body``, ``a body that is gzip data (no Content-Encoding)``, ``a gzip body holding gzip data``."""
+        layers = self.inner_layers
+        inner = "gzip data" if layers == 1 else f"gzip data {layers} layers deep"
+        if inner_only:
+            return inner
+        if self._encoding is None:
+            return f"a body that is {inner} (no Content-Encoding)" if layers else "a body"
+        return f"a {self._encoding} body holding {inner}" if layers else f"a {self._encoding} body"
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        for piece in self._outer.feed(data):
+            yield from self._route(piece)
+
+    def flush(self) -> Iterator[bytes]:
+        for piece in self._outer.flush():
+            yield from self._route(piece)
+        if not self._sniffed and self._held:
+            self._sniffed = True
+            held, self._held = self._held, b""
+            yield held
+        if self._inner is not None:
+            yield from self._inner.flush()
+
+    def _route(self, piece: bytes) -> Iterator[bytes]:
+        if not self._sniffed:
+            self._held += piece
+            if len(self._held) < len(GZIP_MAGIC):
+                return
+            self._sniffed = True
+            piece, self._held = self._held, b""
+            if piece.startswith(GZIP_MAGIC):
+                if self._depth >= MAX_INNER_GZIP:
+                    raise _TooDeep(f"a body of gzip inside gzip more than MAX_INNER_GZIP={MAX_INNER_GZIP} layers deep")
+                self._inner = _Unwrapped(_Inflater(gzip=True), "gzip", self._depth + 1)
+        if self._inner is None:
+            yield piece
+        else:
+            yield from self._inner.feed(piece)
 
 
 def _decoder_for(content_encoding: str) -> _Identity | _Inflater | None:

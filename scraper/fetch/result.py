@@ -30,6 +30,11 @@ FAILURE_KINDS = (
     "decode_error",  # a corrupt compressed body, or an archive record that cannot be read
     "not_found",  # a file that does not exist, a glob that matches nothing
     "unreadable",  # a directory, permission denied, an I/O error
+    "robots_unavailable",  # robots.txt answered 5xx/429 or not at all: not fetched now, asked again with backoff
+    "host_parked",  # HOST_MAX_CONNECTION_FAILURES connection failures in a row: the host is left alone this run
+    "length_mismatch",  # the body is longer than its Content-Length (the rest would be read as another response)
+    "fetch_error",  # the fetcher met something unforeseen on this URL (a bug: the detail names it)
+    "internal_error",  # the crawler met something unforeseen while processing the page (a bug)
 )
 
 

@@ -39,12 +39,32 @@ def test_every_odd_character_is_non_printable() -> None:
     assert not clean._MARK.isprintable()
 
 
-def test_template_openers_are_the_patterns_first_literals() -> None:
-    # Every pattern is <opening literal> + _BODY + <closing literal>: a match starts with the opener.
-    assert len(clean._TEMPLATE_OPENERS) == len(clean.TEMPLATE_PATTERNS)
-    for (char, opener), pattern in zip(clean._TEMPLATE_OPENERS, clean.TEMPLATE_PATTERNS):
-        head, body, _ = pattern.pattern.partition(clean._BODY)
-        assert body and re.fullmatch(head, opener) and char in opener
+# The plain form the delimiter scanner stands for: one lazy, bounded regex per delimiter pair,
+# whose body may not start a blank line (what the cleaner used before it was made linear).
+_REFERENCE_BODY = r"(?:(?!\n\s*\n).){0,400}?"
+REFERENCE_PATTERNS = [re.compile(re.escape(o) + _REFERENCE_BODY + re.escape(c), re.S) for o, c in clean.TEMPLATE_DELIMITERS]
+
+
+def _reference_spans(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    return [m.span() for m in pattern.finditer(text)]
+
+
+@BOUND
+@given(TEXT)
+def test_delimiter_scanner_finds_what_the_regexes_find(text: str) -> None:
+    for (opener, closer), pattern in zip(clean.TEMPLATE_DELIMITERS, REFERENCE_PATTERNS):
+        assert clean._delimited_spans(text, opener, closer) == _reference_spans(text, pattern)
+
+
+def test_delimiter_scanner_on_the_cases_that_decide_it() -> None:
+    cases = [
+        "{{ a }}", "{{{ a }}}", "{{ a }} b {{ c }}", "{{ a \n\n b }}", "{{ a \n \n b }}", "{{ a \n b }}",
+        "{{" + "x" * 400 + "}}", "{{" + "x" * 401 + "}}", "{{ {{ a }}", "{{{{}}}}", "{{" * 50 + "}}",
+        "{{" + "x" * 500 + "{{ a }}", "\n\n{{ a }}", "{{ a }}\n\n{{", "${a}b}", "{%%}", "<<>>>",
+    ]
+    for text in cases:
+        for (opener, closer), pattern in zip(clean.TEMPLATE_DELIMITERS, REFERENCE_PATTERNS):
+            assert clean._delimited_spans(text, opener, closer) == _reference_spans(text, pattern), (text, opener)
 
 
 @BOUND
@@ -103,3 +123,14 @@ def test_digit_start_sets() -> None:
     assert "" in authors._NOT_DIGIT_START and not set("0123456789") & authors._NOT_DIGIT_START
     assert "(" not in authors._NOT_REVIEWS_START and "(" in authors._NOT_DIGIT_START
     assert all(len(c) <= 1 and (c == "" or ord(c) < 128) for c in authors._NOT_DIGIT_START)
+
+
+_MODEL_REFERENCE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{.*?\}|\[\[.*?\]\]|<<.*?>>", re.S)
+
+
+@BOUND
+@given(TEXT)
+def test_the_models_junk_guard_says_what_its_regex_says(text: str) -> None:
+    from scraper.models import _has_delimited
+
+    assert _has_delimited(text) == (_MODEL_REFERENCE.search(text) is not None)
