@@ -245,6 +245,31 @@ def _may_declare_xml(markup: bytes) -> bool:
     return markup.startswith(b"<?xml", start) or (start < len(markup) and markup[start] >= 0x80)
 
 
+_DOCTYPE_SUBSET = re.compile(rb"\s*<!doctype[^>\[]{0,200}\[", re.I)
+_SUBSET_END = re.compile(rb"\]\s*>")
+_SUBSET_SEARCH = 1 << 20
+
+
+def _without_doctype_subset(markup: str | bytes, notes: list[tuple[str, str]]) -> str | bytes:
+    """The markup with a DOCTYPE's internal subset (``<!DOCTYPE html [<!ENTITY ...>]>``) taken out.
+
+    Why: HTML has no entity declarations, so the HTML parser reads the subset's end ``]>`` as
+    page text (a page's title became ``]>``), and a subset exists only to expand entities (a
+    billion-laughs or XXE attempt aimed at XML parsers).  Nothing in it is read or expanded.
+    """
+    head = markup[:_SUBSET_SEARCH]
+    raw = head.encode("utf-8", "replace") if isinstance(head, str) else head
+    start = _DOCTYPE_SUBSET.match(raw)
+    if start is None:
+        return markup
+    end = _SUBSET_END.search(raw, start.end())
+    if end is None:
+        return markup
+    notes.append(("doctype_entities", "the page's DOCTYPE declares entities (an entity-expansion or XXE attempt): ignored, never expanded"))
+    cut = len(raw[: end.end()].decode("utf-8", "replace")) if isinstance(markup, str) else end.end()
+    return ("<!DOCTYPE html>" if isinstance(markup, str) else b"<!DOCTYPE html>") + markup[cut:]
+
+
 def _parser(encoding: str | None) -> etree.HTMLParser:
     parser = etree.HTMLParser(remove_comments=True, remove_pis=True, recover=True, default_doctype=False, encoding=encoding)
     parser.set_element_class_lookup(_ELEMENT_CLASSES)
@@ -258,11 +283,14 @@ def parse_html(data: bytes, declared_encoding: str | None = None, url: str | Non
         markup = markup.decode("utf-8")  # the declaration goes, as from any other text
     if isinstance(markup, str):
         markup = _XML_DECLARATION.sub("", markup, count=1)
+    markup = _without_doctype_subset(markup, notes)
     parser = _parser("utf-8" if isinstance(markup, bytes) else None)
     try:
         root = lxml.html.document_fromstring(markup, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise NotAQAPageError(f"the HTML could not be parsed: {exc}") from None
+    if any("Resource limit exceeded" in entry.message for entry in parser.error_log):
+        notes.append(("parse_limit", "a comment or run of text in the page is over the parser's 10 MB limit: what follows it is not read"))
     if any("Excessive depth" in entry.message for entry in parser.error_log):
         notes.append(("nesting_too_deep", "the page nests elements deeper than the parser's limit (255): what follows the deepest part is not read"))
     if _never_closed(data):
