@@ -9,9 +9,7 @@ JSON-LD of the real Stack Exchange pages in ../shared/realdata/qa-html/.
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from hypothesis import strategies as st
 import scraper
 import scraper.crawler.engine as engine
 from tests.crawler.site import ServerThread, build_site
+from tests.rawserver import RawServer, request_path
 
 FAST = {"DOWNLOAD_DELAY": 0.0, "CONCURRENT_REQUESTS": 2, "RETRY_TIMES": 0, "DOWNLOAD_TIMEOUT": 2.0,
         "FOLLOW_LINKS": False, "RETRY_AFTER_MAX": 0.0, "BOTWALL_BACKOFF_BASE": 0.0}
@@ -46,40 +45,17 @@ def qa_page(answer_count: str = "2", upvotes: str = "3") -> bytes:
     return html.encode("utf-8")
 
 
-class RawServer:
+class PageServer(RawServer):
     """Answers ``/page`` with ``self.response`` (raw bytes) and anything else with 404."""
 
     def __init__(self) -> None:
         self.response = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__(self._page)
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
-
-    def _answer(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(3)
-            try:
-                request = conn.recv(65536)
-                if request.split(b" ", 2)[1:2] == [b"/page"]:
-                    conn.sendall(self.response)
-                else:
-                    conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.sock.close()
+    def _page(self, _: int, request: bytes) -> bytes:
+        if request_path(request) == b"/page":
+            return self.response
+        return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 def respond(status: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
@@ -90,12 +66,12 @@ def respond(status: str, headers: list[tuple[bytes, bytes]], body: bytes) -> byt
 
 @pytest.fixture(scope="module")
 def raw_server():
-    server = RawServer()
+    server = PageServer()
     yield server
     server.close()
 
 
-def crawl_once(server: RawServer, state: Path) -> tuple[list[scraper.PageRecord], tuple[str, str | None, str | None]]:
+def crawl_once(server: PageServer, state: Path) -> tuple[list[scraper.PageRecord], tuple[str, str | None, str | None]]:
     records = list(scraper.crawl([server.base + "/page"], state=str(state), **FAST))
     with sqlite3.connect(state) as db:
         row = db.execute("SELECT state, failure, failure_detail FROM urls WHERE url LIKE '%/page'").fetchone()
@@ -113,7 +89,7 @@ def crawl_once(server: RawServer, state: Path) -> tuple[list[scraper.PageRecord]
     ],
     ids=["superscript-two", "5000-digits", "negative", "bad-ipv6-location", "unclosed-ipv6-location"],
 )
-def test_a_hostile_header_is_that_pages_named_failure(raw_server: RawServer, tmp_path: Path, status: str,
+def test_a_hostile_header_is_that_pages_named_failure(raw_server: PageServer, tmp_path: Path, status: str,
                                                       headers: list[tuple[bytes, bytes]]) -> None:
     raw_server.response = respond(status, headers, b"<html><body>gone</body></html>")
     records, (state, failure, detail) = crawl_once(raw_server, tmp_path / "s.db")
@@ -123,7 +99,7 @@ def test_a_hostile_header_is_that_pages_named_failure(raw_server: RawServer, tmp
 
 
 @pytest.mark.parametrize("count", ["NaN", "1e999", "-Infinity", '"' + "7" * 5000 + '"'])
-def test_absurd_json_ld_counts_still_give_the_record(raw_server: RawServer, tmp_path: Path, count: str) -> None:
+def test_absurd_json_ld_counts_still_give_the_record(raw_server: PageServer, tmp_path: Path, count: str) -> None:
     raw_server.response = respond("200 OK", [(b"Content-Type", b"text/html; charset=utf-8")], qa_page(count, count))
     records, (state, failure, detail) = crawl_once(raw_server, tmp_path / "s.db")
     assert state == "done", f"{failure}: {detail}"
@@ -132,7 +108,7 @@ def test_absurd_json_ld_counts_still_give_the_record(raw_server: RawServer, tmp_
 
 
 @pytest.mark.parametrize("charset", ["base64", "rot13", "hex", "zlib", "uu"])
-def test_a_non_text_charset_is_ignored_not_fatal(raw_server: RawServer, tmp_path: Path, charset: str) -> None:
+def test_a_non_text_charset_is_ignored_not_fatal(raw_server: PageServer, tmp_path: Path, charset: str) -> None:
     raw_server.response = respond("200 OK", [(b"Content-Type", b"text/html; charset=" + charset.encode())], qa_page())
     records, (state, failure, detail) = crawl_once(raw_server, tmp_path / "s.db")
     assert state == "done", f"{failure}: {detail}"
@@ -185,7 +161,7 @@ _count_token = st.one_of(
     answer_count=_count_token,
     upvotes=_count_token,
 )
-def test_random_headers_and_json_ld_values_never_stop_the_crawl(raw_server: RawServer, tmp_path_factory: pytest.TempPathFactory,
+def test_random_headers_and_json_ld_values_never_stop_the_crawl(raw_server: PageServer, tmp_path_factory: pytest.TempPathFactory,
                                                                  status: str, headers: list[tuple[bytes, bytes]],
                                                                  answer_count: str, upvotes: str) -> None:
     raw_server.response = respond(status, headers, qa_page(answer_count, upvotes))

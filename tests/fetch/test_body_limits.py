@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import gzip
-import socket
-import threading
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from scraper.extract.decode import decode_bytes
 from scraper.fetch.http import MAX_INNER_GZIP, HttpFetcher, _h11_state
 from scraper.fetch.result import FetchResult
 from tests.fetch.conftest import LocalServer, quick_settings
+from tests.rawserver import RawServer
 
 PAGE = b"<html><head><title>A page</title></head><body><p>Hello.</p></body></html>"
 LIMIT = 1024 * 1024
@@ -143,54 +142,15 @@ def test_a_gzipped_robots_txt_is_read_and_cut_at_its_limit(server: LocalServer) 
 # -- Content-Length that does not match the body --------------------------------------------------------------
 
 
-class RawServer:
-    """Answers every request with the next of ``responses`` (the last one again when they run out)."""
+def replaying(responses: list[bytes]) -> RawServer:
+    """A server that answers every request with the next of ``responses`` (the last one again when they run out)."""
+    server: RawServer
 
-    def __init__(self, responses: list[bytes]) -> None:
-        self.responses = responses
-        self.requests: list[bytes] = []
-        self.connections = 0
-        self._lock = threading.Lock()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+    def answer(_: int, __: bytes) -> bytes:
+        return responses[min(len(server.requests), len(responses)) - 1]
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(5)
-            pending = b""
-            try:
-                while True:
-                    while b"\r\n\r\n" not in pending:
-                        data = connection.recv(65536)
-                        if not data:
-                            return
-                        pending += data
-                    request, pending = pending.split(b"\r\n\r\n", 1)
-                    with self._lock:
-                        self.requests.append(request)
-                        answer = self.responses[min(len(self.requests), len(self.responses)) - 1]
-                    connection.sendall(answer)
-                    if b"connection: close" in answer.lower():
-                        return
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self._listener.close()
+    server = RawServer(answer)
+    return server
 
 
 @pytest.fixture
@@ -198,7 +158,7 @@ def raw_server() -> Iterator[Callable[[list[bytes]], RawServer]]:
     servers: list[RawServer] = []
 
     def start(responses: list[bytes]) -> RawServer:
-        servers.append(RawServer(responses))
+        servers.append(replaying(responses))
         return servers[-1]
 
     yield start

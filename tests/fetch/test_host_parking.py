@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import threading
 from collections import Counter
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ import scraper.crawler.engine as engine
 from scraper.fetch.http import HttpFetcher
 from scraper.fetch.result import FetchResult
 from tests.fetch.conftest import LocalServer, quick_settings
+from tests.rawserver import RawServer
 
 URLS = 30
 PAGE = b"<html><head><title>A page</title></head><body><p>Hello.</p></body></html>"
@@ -33,36 +33,17 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-class HangUp:
-    """Accepts each connection and closes it at once (no response), unless ``answers`` says to answer it."""
+class HangUp(RawServer):
+    """Closes each connection without a response, unless ``answers`` says to answer it."""
 
     def __init__(self, answers: set[int] | None = None) -> None:
-        self.accepted = 0
         self.answers = answers or set()
         """1-based numbers of the connections that get a 200 page."""
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._run, daemon=True).start()
+        super().__init__(lambda number, _: OK if number in self.answers else None)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with connection:
-                if self.accepted in self.answers:
-                    connection.settimeout(5)
-                    try:
-                        while b"\r\n\r\n" not in connection.recv(65536):
-                            pass
-                        connection.sendall(OK)
-                    except OSError:
-                        pass
-
-    def close(self) -> None:
-        self._listener.close()
+    @property
+    def accepted(self) -> int:
+        return self.connections
 
 
 @pytest.fixture
