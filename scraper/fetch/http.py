@@ -51,7 +51,6 @@ import contextvars
 import importlib.util
 import logging
 import random
-import re
 import socket
 import time
 import zlib
@@ -65,6 +64,7 @@ import httpx
 from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
 from scraper.fetch.cookies import CookieStore, NoCookies
 from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
+from scraper.fetch.headers import header_digits
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
 from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
@@ -584,18 +584,13 @@ def _is_text_type(content_type: str | None, allowed: tuple[str, ...]) -> bool:
     return False
 
 
-_ASCII_DIGITS = re.compile(r"[0-9]+")
 _MAX_LENGTH_DIGITS = 18
 """A Content-Length with more digits is simply "more than any limit" (never an int of 5,000 digits)."""
 
 
 def _content_length(headers: dict[str, str]) -> int | None:
     """The declared length; None unless it is ASCII digits (``"²"`` passes ``isdigit`` but not ``int``)."""
-    value = headers.get("content-length", "").split(",", 1)[0].strip()
-    if not _ASCII_DIGITS.fullmatch(value):
-        return None
-    digits = value.lstrip("0") or "0"
-    return 10**_MAX_LENGTH_DIGITS if len(digits) > _MAX_LENGTH_DIGITS else int(digits)
+    return header_digits(headers.get("content-length", "").split(",", 1)[0].strip(), _MAX_LENGTH_DIGITS)
 
 
 # -- bodies -------------------------------------------------------------------------------------------

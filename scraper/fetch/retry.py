@@ -13,11 +13,11 @@ only the retried one.
 from __future__ import annotations
 
 import random
-import re
 import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
+from scraper.fetch.headers import header_digits
 from scraper.settings import Settings
 
 __all__ = ["RETRY_AFTER_HUGE", "RETRY_AFTER_MAX_DIGITS", "backoff_delay", "is_retryable_status", "parse_http_date", "parse_retry_after"]
@@ -30,7 +30,6 @@ RETRY_AFTER_MAX_DIGITS = 10
 RETRY_AFTER_HUGE = float(10**RETRY_AFTER_MAX_DIGITS)
 """What a longer delta-seconds value means: more than any RETRY_AFTER_MAX, so the caller's cap applies
 (the URL fails as ``rate_limited`` instead of waiting)."""
-_DELTA_SECONDS = re.compile(r"[0-9]+")
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -48,11 +47,9 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     text = value.strip()
     if not text:
         return None
-    if _DELTA_SECONDS.fullmatch(text):
-        digits = text.lstrip("0") or "0"
-        if len(digits) > RETRY_AFTER_MAX_DIGITS:
-            return RETRY_AFTER_HUGE
-        return float(int(digits))
+    seconds = header_digits(text, RETRY_AFTER_MAX_DIGITS)  # more digits: RETRY_AFTER_HUGE
+    if seconds is not None:
+        return float(seconds)
     moment = parse_http_date(text)
     if moment is None:
         return None
