@@ -244,6 +244,8 @@ def status(state: str, as_json: bool) -> None:
     for run in info["runs"]:
         who = f"{run['worker']}: " if run["worker"] else ""
         end = run["finished_at"] or "not finished (running, or killed)"
+        if run.get("outcome") in ("stopped", "failed"):
+            end += f" ({run['outcome']})"
         click.echo(f"run: {who}{run['started_at']} -> {end}, {run['pages_fetched'] if run['pages_fetched'] is not None else '?'} pages")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing, suppress
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,11 @@ async def acrawl(
             if stats is not None:
                 stats.append(crawler.stats)
             crawler.add_seeds(seeds)
-            async for record in crawler.run():
-                yield record
+            # aclosing: a caller that stops early (break, cancel) ends the run here, while
+            # the store is still open, not at garbage collection after it was closed.
+            async with aclosing(crawler.run()) as records:
+                async for record in records:
+                    yield record
     except Exception as exc:
         translated = state_error(exc)
         if translated is None:
@@ -90,15 +94,32 @@ async def acrawl(
 
 
 def crawl(urls: Iterable[str] = (), **options: Any) -> Iterator[PageRecord]:
-    """The synchronous form of :func:`acrawl`: a generator of records."""
+    """The synchronous form of :func:`acrawl`: a generator of records.
+
+    Breaking out of the loop, or a ``KeyboardInterrupt`` while it waits for the next
+    record, stops the run as a signal does: pages in flight go back to the frontier,
+    stored records are flushed to the outputs and the run is marked ``stopped``.
+    """
     agen = acrawl(urls, **options)
     loop = asyncio.new_event_loop()
+    step: asyncio.Task[PageRecord] | None = None
+
+    async def next_record() -> PageRecord:
+        return await agen.__anext__()
+
     try:
         while True:
+            step = loop.create_task(next_record())
             try:
-                yield loop.run_until_complete(agen.__anext__())
+                yield loop.run_until_complete(step)
             except StopAsyncIteration:
                 break
     finally:
-        loop.run_until_complete(agen.aclose())
+        if step is not None and not step.done():  # interrupted while the crawl was running
+            step.cancel()
+            with suppress(asyncio.CancelledError, StopAsyncIteration):
+                loop.run_until_complete(step)
+        else:
+            loop.run_until_complete(agen.aclose())
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()

@@ -19,7 +19,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,10 @@ class CrawlStats:
     records_changed: int = 0
     answers: int = 0
     discovered: int = 0
+    links_capped: int = 0
+    # "running" until the run ends; then "finished" (frontier empty or page limit) or
+    # "stopped" (a signal, a cancelled task, a library caller breaking out).
+    outcome: str = "running"
 
     def as_dict(self) -> dict[str, Any]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -70,6 +74,8 @@ class CrawlStats:
             "records_changed": self.records_changed,
             "answers": self.answers,
             "urls_discovered": self.discovered,
+            "links_capped": self.links_capped,
+            "outcome": self.outcome,
             "seconds": round(elapsed, 2),
             "pages_per_second": round(self.fetched / elapsed, 2),
         }
@@ -370,7 +376,14 @@ class Crawler:
         self._closing = asyncio.ensure_future(self._emitted.put(None))
 
     async def run(self) -> AsyncIterator[PageRecord]:
-        """Crawl until the frontier is empty (or the page limit is reached), yielding emitted records."""
+        """Crawl until the frontier is empty (or the page limit is reached), yielding emitted records.
+
+        A stop is the caller's: cancelling the task that iterates, or closing this
+        generator (``break`` inside ``contextlib.aclosing``).  Either way the pages in
+        flight are given back to the frontier (due again, nothing half-stored), every
+        stored record is flushed to the outputs, and the run is marked ``stopped``.
+        """
+        outcome = "stopped"
         run_id = self.store.start_run(utc_now())
         self.remember_seed_hosts()
         with self.store.transaction():
@@ -383,10 +396,21 @@ class Crawler:
             while (record := await self._emitted.get()) is not None:
                 yield record
             await done
+            outcome = "finished"
+        except Exception:
+            outcome = "failed"
+            raise
         finally:
             self._stop = True
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            if done.done():
+                with suppress(BaseException):  # seen here; a worker's own error was raised above
+                    done.exception()
             self._flush(force=True)
+            closing = getattr(self, "_closing", None)
+            if closing is not None:
+                closing.cancel()
+            self.stats.outcome = outcome
             self.store.finish_run(run_id, utc_now(), self.stats.as_dict())

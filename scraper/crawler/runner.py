@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,13 @@ from scraper.settings import Settings, SettingsError, parse_setting_assignments
 
 __all__ = ["CrawlCommand", "format_summary"]
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
 
 def format_summary(stats: dict[str, Any]) -> str:
     failed = ", ".join(f"{k} {v}" for k, v in sorted(stats["failed"].items())) or "none"
     return (
-        f"scraper: crawl done in {stats['seconds']}s: {stats['pages_fetched']} pages fetched "
+        f"scraper: crawl {'stopped' if stats.get('outcome') == 'stopped' else 'done'} in {stats['seconds']}s: {stats['pages_fetched']} pages fetched "
         f"({stats['not_modified']} not modified, {stats['unchanged']} unchanged), failed: {failed}; "
         f"records {stats['records_new']} new, {stats['records_changed']} changed, {stats['answers']} answers; "
         f"{stats['pages_per_second']} pages/s"
@@ -72,7 +75,7 @@ class CrawlCommand:
     settings: Settings
     quiet: bool = False
     verbose: bool = False
-    _stopping: bool = field(default=False, repr=False)
+    _stopped_by: int | None = field(default=None, repr=False)  # the signal that stopped the crawl
 
     @classmethod
     def from_cli(cls, *, urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...], discover: str | None,
@@ -104,28 +107,57 @@ class CrawlCommand:
         return cls(options=options, settings=settings, quiet=quiet, verbose=verbose)
 
     async def _once(self) -> dict[str, Any]:
+        if self._stopped_by is not None:  # a signal came while the run was being set up
+            return CrawlStats(outcome="stopped").as_dict()
         reporter = _Reporter(self.quiet, self.settings.LOG_INTERVAL)
         collected: list[CrawlStats] = []
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for signum in _STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._on_loop_signal, signum, task)
         try:
-            async for record in acrawl(settings=self.settings, on_progress=reporter, stats=collected, **self.options):
-                if self.verbose:
-                    change = record.crawl.change if record.crawl else "new"
-                    click.echo(f"scraper: {change} {record.url} ({len(record.answers)} answers)", err=True)
-                if self._stopping:
-                    break
+            async with aclosing(acrawl(settings=self.settings, on_progress=reporter, stats=collected, **self.options)) as records:
+                async for record in records:
+                    if self.verbose:
+                        change = record.crawl.change if record.crawl else "new"
+                        click.echo(f"scraper: {change} {record.url} ({len(record.answers)} answers)", err=True)
+        except asyncio.CancelledError:
+            if self._stopped_by is None:
+                raise
         finally:
+            for signum in _STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
             reporter.close()
-        return collected[0].as_dict() if collected else CrawlStats().as_dict()
+        if collected:
+            return collected[0].as_dict()
+        return CrawlStats(outcome="stopped" if self._stopped_by is not None else "running").as_dict()
+
+    def _on_loop_signal(self, signum: int, task: asyncio.Task[Any]) -> None:
+        """First signal: cancel the crawl task, whose cleanup flushes and marks the run stopped."""
+        if self._stopped_by is not None:
+            raise KeyboardInterrupt  # second signal: stop now (the state is safe; the next run resumes)
+        self._stopped_by = signum
+        click.echo(f"scraper: {signal.Signals(signum).name}: stopping; pages in flight go back to the queue "
+                   "(again to stop at once; the next run resumes)", err=True)
+        task.cancel()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
-        if self._stopping:
+        """Outside a crawl (setting up, or waiting for the next scheduled run)."""
+        if self._stopped_by is not None:
             raise KeyboardInterrupt
-        self._stopping = True
-        click.echo("scraper: stopping after the pages in flight (again to stop now; the next run resumes)", err=True)
+        self._stopped_by = signum
+
+    def _exit_code_for_stop(self) -> int:
+        return 128 + int(self._stopped_by or signal.SIGTERM)
 
     def run(self, every: float | None = None) -> int:
-        """Run once, or every ``every`` seconds until stopped; returns the exit code."""
-        previous = signal.signal(signal.SIGTERM, self._on_signal)
+        """Run once, or every ``every`` seconds until stopped; returns the exit code.
+
+        A stop by SIGTERM exits 143 and by SIGINT 130 (128 + the signal number, as a
+        shell reports a process killed by it), after the summary of the stopped run.
+        """
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in _STOP_SIGNALS}
         try:
             while True:
                 started = time.monotonic()
@@ -137,19 +169,26 @@ class CrawlCommand:
                 except ScraperError as exc:
                     click.echo(f"scraper: {exc}", err=True)
                     return 1
+                for signum in _STOP_SIGNALS:  # asyncio put the default handlers back
+                    signal.signal(signum, self._on_signal)
                 click.echo(format_summary(stats), err=True)
-                if every is None or self._stopping:
+                if self._stopped_by is not None:
+                    click.echo("scraper: stopped; run the same command again to resume", err=True)
+                    return self._exit_code_for_stop()
+                if every is None:
                     return 0
                 wait = max(0.0, every - (time.monotonic() - started))
                 if not self.quiet:
                     click.echo(f"scraper: next crawl in {wait:.0f}s", err=True)
                 deadline = time.monotonic() + wait
-                while time.monotonic() < deadline and not self._stopping:
+                while time.monotonic() < deadline and self._stopped_by is None:
                     time.sleep(min(1.0, deadline - time.monotonic()))
-                if self._stopping:
-                    return 0
+                if self._stopped_by is not None:
+                    click.echo("scraper: stopped between scheduled runs", err=True)
+                    return self._exit_code_for_stop()
         except KeyboardInterrupt:
             click.echo("scraper: interrupted; run the same command again to resume", err=True)
             return 130
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

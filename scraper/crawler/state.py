@@ -538,10 +538,16 @@ def _status(counts: dict[str, int], leases: dict[str, int], records: int, runs: 
         "urls": counts,
         "leases": leases,
         "records": records,
-        "runs": [{"worker": worker, "started_at": started, "finished_at": finished,
-                  "pages_fetched": json.loads(stats).get("pages_fetched") if stats else None}
-                 for worker, started, finished, stats in runs],
+        "runs": [_run_row(worker, started, finished, stats) for worker, started, finished, stats in runs],
     }
+
+
+def _run_row(worker: str, started: str, finished: str | None, stats: str | None) -> dict[str, Any]:
+    data = json.loads(stats) if stats else {}
+    # Runs stored before outcomes were recorded ended normally if they have stats at all.
+    outcome = data.get("outcome", "finished") if finished else None
+    return {"worker": worker, "started_at": started, "finished_at": finished,
+            "pages_fetched": data.get("pages_fetched"), "outcome": outcome}
 
 
 def now_epoch() -> float:
