@@ -106,6 +106,10 @@ class Settings(BaseModel):
     """Regexes: follow only links matching one of these (empty = any link on a seed's host)."""
     EXCLUDE: tuple[str, ...] = ()
     FOLLOW_LINKS: bool = True
+    MAX_LINKS_PER_PAGE: int = Field(2000, ge=0)
+    """Follow at most this many links of one page (in page order); 0 = no limit.
+    A link farm of 500,000 anchors on one page otherwise floods the frontier and
+    blocks the loop for many seconds; pages cut short are counted as ``links_capped``."""
     SITEMAP_MAXSIZE: int = Field(50 * 1024 * 1024, ge=1024)
 
     # Site discovery sources (--discover SITE): the adapter's URLs unless overridden here

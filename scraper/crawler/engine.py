@@ -264,7 +264,11 @@ class Crawler:
         except ExtractionError as exc:
             self.stats.no_record[type(exc).__name__] += 1
         if self.settings.FOLLOW_LINKS:
-            links = page_links(result.body, page.url or entry.url, document)
+            links = page_links(result.body, page.url or entry.url, document, limit=self.settings.MAX_LINKS_PER_PAGE)
+            if links.capped:
+                self.stats.links_capped += 1
+                _log.info("%s: more than %d links; the rest are not followed (MAX_LINKS_PER_PAGE)",
+                          entry.url, self.settings.MAX_LINKS_PER_PAGE)
         with self._finished(entry):
             self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body)
             emitted = self._store_record(entry, record, result.fetched_at) if record is not None else None

@@ -30,6 +30,7 @@ def format_summary(stats: dict[str, Any]) -> str:
         f"({stats['not_modified']} not modified, {stats['unchanged']} unchanged), failed: {failed}; "
         f"records {stats['records_new']} new, {stats['records_changed']} changed, {stats['answers']} answers; "
         f"{stats['pages_per_second']} pages/s"
+        + (f"; {stats['links_capped']} pages had more links than MAX_LINKS_PER_PAGE" if stats.get("links_capped") else "")
     )
 
 
