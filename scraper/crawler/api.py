@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from scraper.crawler.discovery import discover_seeds, sitemap_seeds
+from scraper.crawler.discovery import discovery_source, sitemap_pages
 from scraper.crawler.engine import Crawler, CrawlStats
 from scraper.crawler.state import is_postgres_url, open_state, state_error
 from scraper.fetch.http import HttpFetcher
@@ -67,14 +67,14 @@ async def acrawl(
     store = open_state(state, settings, worker=worker)
     try:
         async with HttpFetcher(settings, transport=transport) as fetcher:
-            for sitemap in sitemaps:
-                seeds.extend(await sitemap_seeds(fetcher, sitemap, settings))
+            sources = [sitemap_pages(fetcher, sitemap, settings) for sitemap in sitemaps]
             if discover:
-                seeds.extend(await discover_seeds(fetcher, discover, settings, query=search))
+                sources.append(discovery_source(fetcher, discover, settings, query=search))
             crawler = Crawler(store, fetcher, settings, outputs, site=site, on_progress=on_progress, warc=warc)
             if stats is not None:
                 stats.append(crawler.stats)
             crawler.add_seeds(seeds)
+            crawler.feed(sources)
             # aclosing: a caller that stops early (break, cancel) ends the run here, while
             # the store is still open, not at garbage collection after it was closed.
             async with aclosing(crawler.run()) as records:

@@ -18,8 +18,8 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,8 @@ class Crawler:
         self._started_pages = 0
         self._idle_until = 0.0
         self._stop = False
+        self._sources: list[AsyncGenerator[list[str], None]] = []
+        self._feeding = False
 
     # --- seeds -------------------------------------------------------------------------
 
@@ -165,6 +167,28 @@ class Crawler:
             added = self.store.add_urls(entries)
         self.stats.discovered += added
         return added
+
+    def feed(self, sources: list[AsyncGenerator[list[str], None]]) -> None:
+        """Seeds that arrive while the crawl runs (sitemaps, search APIs), in batches.
+
+        Why not read them first: a sitemap index can list millions of URLs; queued
+        batch by batch, memory stays flat and the first pages are fetched at once.
+        Workers keep waiting for work while a source is still being read.
+        """
+        self._sources = sources
+        self._feeding = bool(sources)
+
+    async def _feed(self) -> None:
+        try:
+            for source in self._sources:
+                async with aclosing(source) as batches:
+                    async for batch in batches:
+                        self.add_seeds(batch)
+                        await asyncio.sleep(0)
+        except Exception as exc:  # noqa: BLE001 - discovery failing must not stop the pages already queued
+            _log.error("seed discovery stopped: %s: %s", type(exc).__name__, str(exc)[:300])
+        finally:
+            self._feeding = False
 
     def remember_seed_hosts(self) -> None:
         """On a resumed run the seeds are already in the store: their hosts are still in scope."""
@@ -348,7 +372,7 @@ class Crawler:
                 continue
             batch = self.store.lease(1)
             if not batch:
-                if not self.store.busy():
+                if not self.store.busy() and not self._feeding:
                     return
                 # Pages in flight may still add links, or hosts come off their delay.
                 self._idle_until = time.monotonic() + self.store.idle_wait()
@@ -393,6 +417,7 @@ class Crawler:
         with self.store.transaction():
             self.store.requeue_due(time.time())
         self._prepare_outputs()
+        feeder = asyncio.create_task(self._feed())
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.CONCURRENT_REQUESTS)]
         done = asyncio.gather(*workers)
         done.add_done_callback(self._end_of_records)
@@ -406,9 +431,9 @@ class Crawler:
             raise
         finally:
             self._stop = True
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            for task in (feeder, *workers):
+                task.cancel()
+            await asyncio.gather(feeder, *workers, return_exceptions=True)
             if done.done():
                 with suppress(BaseException):  # seen here; a worker's own error was raised above
                     done.exception()

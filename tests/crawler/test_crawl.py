@@ -212,3 +212,25 @@ def test_status_of_a_missing_state_is_a_usage_error(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(cli, ["status", "--state", str(tmp_path / "nothing.db")])
     assert result.exit_code == 2 and "no crawl state" in result.output
+
+
+def test_a_big_sitemap_index_is_streamed_into_the_frontier(tmp_path: Path) -> None:
+    """MADE index of 3 sitemaps x 20,000 URLs: pages are fetched before the last sitemap is read."""
+    from tests.crawler.site import FixtureSite
+
+    site = FixtureSite()
+    with ServerThread(site) as server:
+        for n in range(3):
+            urls = "".join(f"<url><loc>{server.base}/p/{n}-{i}</loc></url>" for i in range(20_000))
+            site.set_page(f"/s{n}.xml", f"<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>",
+                          "application/xml")
+        index = "".join(f"<sitemap><loc>{server.base}/s{n}.xml</loc></sitemap>" for n in range(3))
+        site.set_page("/index.xml", f"<sitemapindex>{index}</sitemapindex>", "application/xml")
+        list(scraper.crawl(state=tmp_path / "s.db", sitemaps=[server.base + "/index.xml"], FOLLOW_LINKS=False,
+                           CLOSESPIDER_PAGECOUNT=20, **FAST))
+        hits = server.site.paths_hit()
+    first_page = next(i for i, p in enumerate(hits) if p.startswith("/p/"))
+    assert "/s1.xml" not in hits[:first_page] and "/s2.xml" not in hits[:first_page]
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        queued = db.execute("SELECT COUNT(*) FROM urls").fetchone()[0]
+    assert 5000 <= queued <= 60_000  # batches went in as read; the run ended at 20 pages

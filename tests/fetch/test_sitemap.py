@@ -171,3 +171,37 @@ Sitemap: ftp://example.com/s.xml
     ]
     assert robots_sitemaps(robots, base_url="https://www.realself.com/robots.txt")[-1] == "https://www.realself.com/relative.xml"
     assert robots_sitemaps("") == []
+
+
+_MEMORY_PROBE = """
+import resource, sys
+from lxml import etree
+from scraper.fetch.sitemap import SitemapReader
+body = ("<urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>" + "".join(
+    f"<url><loc>https://www.example.com/question/slug-{i}</loc><lastmod>2026-01-01</lastmod></url>"
+    for i in range(200_000)) + "</urlset>").encode()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if sys.argv[1] == "stream":
+    count = sum(1 for _ in SitemapReader(body, max_size=10**8))
+else:  # what reading a sitemap whole costs: the tree and every entry held at once
+    root = etree.fromstring(body)
+    entries = [(e[0].text, e[1].text) for e in root]
+    count = len(entries)
+print(count, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+def test_a_streamed_sitemap_holds_one_entry_at_a_time() -> None:
+    """A 20 MB MADE sitemap: streaming grows the process by a few MB, reading it whole by far more."""
+    import subprocess
+    import sys
+
+    def growth(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, mode], capture_output=True, text=True, check=True).stdout
+        count, megabytes = map(int, out.split())
+        assert count == 200_000
+        return megabytes
+
+    streamed, whole = growth("stream"), growth("whole")
+    assert streamed < 24, f"streaming grew RSS by {streamed} MB"
+    assert whole > 2 * streamed + 24, f"control: reading whole grew RSS by {whole} MB"
