@@ -434,6 +434,25 @@ def _end_record(segment: _Segment, length: int) -> None:
         raise _BadRecord(f"the record does not end after its Content-Length of {length} bytes")
 
 
+_EMBEDDED = re.compile(rb"\r\n\r\nWARC/1\.[01]\r\n")
+
+
+def _check_not_swallowing(block: bytes, length: int) -> None:
+    """Refuse a block that holds a whole further WARC record: its Content-Length lied.
+
+    A length too long by exactly the next record's size ends where a record
+    ends, so the end check passes and the next record would be read as this
+    one's body.  A record start (version line, then a header block with a
+    Record-ID and a Content-Length) after a blank line inside the block gives it
+    away; the walk then resyncs to that record, so only the lying one is lost.
+    """
+    for match in _EMBEDDED.finditer(block):
+        head = block[match.end() : match.end() + 2048].split(b"\r\n\r\n", 1)[0]
+        if b"WARC-Record-ID:" in head and b"Content-Length:" in head:
+            raise _BadRecord(f"its Content-Length of {length} bytes runs over the next record "
+                             f"({match.start() + 4} bytes into the block)")
+
+
 def _records(
     segment: _Segment,
     where,
@@ -471,6 +490,7 @@ def _records(
             continue
         block = segment.read_exact(length)
         _end_record(segment, length)
+        _check_not_swallowing(block, length)
         try:
             if kind == "response":
                 result = _response_result(uri, date, block, max_record_size)

@@ -270,3 +270,25 @@ def test_archived_error_status_is_an_http_error(tmp_path: Path) -> None:
 def test_is_archive_path(name: str, expected: bool) -> None:
     assert is_archive_path(name) is expected
     assert is_archive_path(Path("dir") / name) is expected
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip-one-member"])
+def test_a_length_that_swallows_the_next_record_exactly_is_caught(tmp_path: Path, gz: bool) -> None:
+    """A Content-Length too long by exactly the next record's size ends on a record boundary: still caught."""
+    import gzip as gzip_module
+
+    data, offsets = build(wet_records(), gz=False)
+    start, end, after = offsets[1], offsets[2], offsets[3]
+    record = data[start:end]
+    length = int(re.search(rb"Content-Length: (\d+)", record).group(1))
+    lying = record.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length + after - end))
+    damaged = data[:start] + lying + data[end:]
+    if gz:  # the whole file as one gzip member, as some tools write it
+        damaged = gzip_module.compress(damaged)
+    results = list(iter_archive(write(tmp_path, "swallow.wet.gz" if gz else "swallow.wet", damaged)))
+    pages = wet_pages()
+    failures = [r for r in results if not r.ok]
+    assert len(failures) == 1 and "runs over the next record" in failures[0].detail
+    assert pages[0][0] not in [r.url for r in results if r.ok], "the lying record is not read as a page"
+    if not gz:  # a plain file resyncs: only the lying record is lost, the one it swallowed is read
+        assert [r.url for r in results if r.ok] == [u for u, _ in pages[1:]]
