@@ -107,6 +107,8 @@ def test_the_next_run_resumes_a_stopped_crawl_without_duplicates(tmp_path: Path)
     assert len(urls) == len(set(urls)) == _records_in_state(state)
     with sqlite3.connect(state) as db:
         assert db.execute("SELECT COUNT(*) FROM urls WHERE state='leased'").fetchone()[0] == 0
+    status = subprocess.run(scraper_cmd("status", "--state", str(state)), cwd=ROOT, capture_output=True, text=True)
+    assert status.stdout.count("(stopped)") == 2, status.stdout
 
 
 def test_a_library_caller_breaking_out_stops_the_run(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
