@@ -47,13 +47,10 @@ async def sitemap_pages(fetcher: Any, url: str, settings: Settings, *, keep: str
         if not result.ok:
             _log.warning("sitemap %s: %s; skipped", current, result.failure or result.status)
             continue
-        reader = SitemapReader(result.body, base_url=result.final_url or current, max_size=settings.SITEMAP_MAXSIZE) \
-            if len(result.body) <= settings.SITEMAP_MAXSIZE else None
-        if reader is None:
-            _log.warning("sitemap %s: over SITEMAP_MAXSIZE (%d bytes); skipped", current, settings.SITEMAP_MAXSIZE)
-            continue
+        reader: SitemapReader | None = None
         batch: list[str] = []
-        try:
+        try:  # the reader refuses a body over SITEMAP_MAXSIZE itself
+            reader = SitemapReader(result.body, base_url=result.final_url or current, max_size=settings.SITEMAP_MAXSIZE)
             for entry in reader:
                 if reader.kind == "sitemapindex":
                     if entry.loc not in seen and len(queue) < budget:
@@ -66,7 +63,7 @@ async def sitemap_pages(fetcher: Any, url: str, settings: Settings, *, keep: str
                         batch = []
         except SitemapError as exc:
             _log.warning("sitemap %s: %s; the URLs before the problem are kept", current, exc)
-        for warning in reader.warnings:
+        for warning in reader.warnings if reader is not None else ():
             _log.info("sitemap %s: %s", current, warning)
         if batch:
             yield batch
