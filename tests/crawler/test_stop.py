@@ -37,7 +37,10 @@ class EndlessSite(FixtureSite):
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if request.path == "/robots.txt":
             return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
-        number = int(request.path.rsplit("/", 1)[-1] or 0)
+        last = request.path.rsplit("/", 1)[-1] or "0"
+        if not last.isdigit():  # the question pages' own nav links (/about, /private/secret)
+            return web.Response(status=404, text="not found")
+        number = int(last)
         links = "".join(f"<a href='/farm/{5 * number + i}'>next {i}</a>" for i in range(1, 6))
         if self.render is None:
             page = f"<!doctype html><html><body><p>Farm page {number}.</p>{links}</body></html>"
