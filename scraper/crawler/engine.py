@@ -150,6 +150,7 @@ class Crawler:
         self._started_pages = 0
         self._idle_until = 0.0
         self._stop = False
+        self._closing: asyncio.Future[None] | None = None  # the end-of-records marker, once the workers are done
         self._sources: list[AsyncGenerator[list[str], None]] = []
         self._feeding = False
 
@@ -438,8 +439,7 @@ class Crawler:
                 with suppress(BaseException):  # seen here; a worker's own error was raised above
                     done.exception()
             self._flush(force=True)
-            closing = getattr(self, "_closing", None)
-            if closing is not None:
-                closing.cancel()
+            if self._closing is not None:
+                self._closing.cancel()
             self.stats.outcome = outcome
             self.store.finish_run(run_id, utc_now(), self.stats.as_dict())

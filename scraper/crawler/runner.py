@@ -109,7 +109,7 @@ class CrawlCommand:
 
     async def _once(self) -> dict[str, Any]:
         if self._stopped_by is not None:  # a signal came while the run was being set up
-            return CrawlStats(outcome="stopped").as_dict()
+            return self._no_run_stats()
         reporter = _Reporter(self.quiet, self.settings.LOG_INTERVAL)
         collected: list[CrawlStats] = []
         loop = asyncio.get_running_loop()
@@ -130,8 +130,10 @@ class CrawlCommand:
             for signum in _STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
             reporter.close()
-        if collected:
-            return collected[0].as_dict()
+        return collected[0].as_dict() if collected else self._no_run_stats()
+
+    def _no_run_stats(self) -> dict[str, Any]:
+        """The summary of a run that never got to crawling (stopped before its crawler existed)."""
         return CrawlStats(outcome="stopped" if self._stopped_by is not None else "running").as_dict()
 
     def _on_loop_signal(self, signum: int, task: asyncio.Task[Any]) -> None:
