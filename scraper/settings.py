@@ -112,6 +112,14 @@ class Settings(BaseModel):
     blocks the loop for many seconds; pages cut short are counted as ``links_capped``."""
     SITEMAP_MAXSIZE: int = Field(50 * 1024 * 1024, ge=1024)
 
+    # Extraction of crawled pages
+    EXTRACT_WORKERS: int = Field(0, ge=0)
+    """Worker processes that extract fetched pages, so fetching never waits for parsing; 0 = one per core.
+    1 extracts in the crawl process itself (no EXTRACT_TIMEOUT then: nothing can stop a running parse)."""
+    EXTRACT_TIMEOUT: float = Field(30.0, gt=0)
+    """Seconds one page may take to extract; past that its worker is killed and replaced, and the
+    page fails as ``extract_timeout`` (due again after RECRAWL_INTERVAL)."""
+
     # Site discovery sources (--discover SITE): the adapter's URLs unless overridden here
     DISCOVERY_SITEMAP_URL: str | None = None
     DISCOVERY_SEARCH_URL: str | None = None

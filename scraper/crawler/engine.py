@@ -23,10 +23,9 @@ from contextlib import aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from scraper.crawler.links import page_links
 from scraper.crawler.state import CrawlState, UrlState
-from scraper.errors import ExtractionError
-from scraper.extract.api import extract_page_explained
+from scraper.crawler.extract_pool import ExtractPool, PageWork, worker_count
+from scraper.errors import ExtractWorkerError
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.urls import host_key, normalize_url
 from scraper.models import CrawlChange, PageRecord
@@ -153,6 +152,7 @@ class Crawler:
         self._closing: asyncio.Future[None] | None = None  # the end-of-records marker, once the workers are done
         self._sources: list[AsyncGenerator[list[str], None]] = []
         self._feeding = False
+        self._pool = ExtractPool(worker_count(settings.EXTRACT_WORKERS), settings.EXTRACT_TIMEOUT)
 
     # --- seeds -------------------------------------------------------------------------
 
@@ -250,21 +250,26 @@ class Crawler:
             yield
             self.store.release_host(entry.host, self._host_wait(entry.host))
 
-    def _process(self, entry: UrlState, result: FetchResult) -> PageRecord | None:
-        """Everything one fetch changes, committed at once; returns the record to emit, if any."""
-        record: PageRecord | None = None
-        links: list[str] = []
+    def _fail(self, entry: UrlState, failure: str, detail: str | None, *, fetched_at: str, status: int | None) -> None:
+        self.stats.failed[failure] += 1
+        with self._finished(entry):
+            self.store.mark_fetched(
+                entry.url, state="failed", next_fetch_at=self._next_fetch_at(failure),
+                fetched_at=fetched_at, http_status=status, failure=failure, detail=detail,
+            )
+
+    async def _process(self, entry: UrlState, result: FetchResult) -> PageRecord | None:
+        """Everything one fetch changes, committed at once; returns the record to emit, if any.
+
+        The extraction runs in the pool while the loop goes on fetching; only the
+        store's transaction, which must stay in this process, is done here.
+        """
         if result.failure is not None:
-            self.stats.failed[result.failure] += 1
-            with self._finished(entry):
-                self.store.mark_fetched(
-                    entry.url, state="failed", next_fetch_at=self._next_fetch_at(result.failure),
-                    fetched_at=result.fetched_at, http_status=result.status, failure=result.failure, detail=result.detail,
-                )
+            self._fail(entry, result.failure, result.detail, fetched_at=result.fetched_at, status=result.status)
             return None
-        self.stats.fetched += 1
         next_at = self._next_fetch_at(None)
         if result.not_modified:
+            self.stats.fetched += 1
             self.stats.not_modified += 1
             with self._finished(entry):
                 self.store.mark_fetched(entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=304)
@@ -274,6 +279,7 @@ class Crawler:
         if self.warc is not None:
             self.warc.write(result)
         if content_hash == entry.content_hash:
+            self.stats.fetched += 1
             self.stats.unchanged += 1
             with self._finished(entry):
                 self.store.mark_fetched(
@@ -281,28 +287,31 @@ class Crawler:
                     etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                 )
             return None
-        page = result.page()
-        document = None
+        work = PageWork(page=result.page(), url=entry.url, site=self.site,
+                        follow_links=self.settings.FOLLOW_LINKS, max_links=self.settings.MAX_LINKS_PER_PAGE)
         try:
-            explained = extract_page_explained(page, site=self.site)
-            record, document = explained.record, explained.document
-        except ExtractionError as exc:
-            self.stats.no_record[type(exc).__name__] += 1
-        if self.settings.FOLLOW_LINKS:
-            links = page_links(result.body, page.url or entry.url, document, limit=self.settings.MAX_LINKS_PER_PAGE)
-            if links.capped:
-                self.stats.links_capped += 1
-                _log.info("%s: more than %d links; the rest are not followed (MAX_LINKS_PER_PAGE)",
-                          entry.url, self.settings.MAX_LINKS_PER_PAGE)
+            analysis = await self._pool.analyse(work)
+        except ExtractWorkerError as exc:
+            _log.log(logging.ERROR if exc.kind == INTERNAL_ERROR else logging.WARNING, "%s: %s", entry.url, exc)
+            self._fail(entry, exc.kind, str(exc), fetched_at=result.fetched_at, status=result.status)
+            return None
+        self.stats.fetched += 1
+        if analysis.no_record is not None:
+            self.stats.no_record[analysis.no_record] += 1
+        if analysis.links_capped:
+            self.stats.links_capped += 1
+            _log.info("%s: more than %d links; the rest are not followed (MAX_LINKS_PER_PAGE)",
+                      entry.url, self.settings.MAX_LINKS_PER_PAGE)
         with self._finished(entry):
             self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body)
+            record = analysis.record
             emitted = self._store_record(entry, record, result.fetched_at) if record is not None else None
             self.store.mark_fetched(
                 entry.url, state="done", next_fetch_at=next_at, fetched_at=result.fetched_at, http_status=result.status,
                 etag=headers.get("etag"), last_modified=headers.get("last-modified"), content_hash=content_hash,
             )
             depth = entry.depth + 1
-            found = [(u, host_key(u), depth) for u in links if self.scope.allows(u, depth)]
+            found = [(u, host_key(u), depth) for u in analysis.links if self.scope.allows(u, depth)]
             self.stats.discovered += self.store.add_urls(found)
         return emitted
 
@@ -322,16 +331,11 @@ class Crawler:
                 etag=entry.etag if conditional else None,
                 last_modified=entry.last_modified if conditional else None,
             )
-            return self._process(entry, result)
+            return await self._process(entry, result)
         except Exception as exc:  # noqa: BLE001 - the point: one page never stops the crawl
             detail = f"{type(exc).__name__}: {str(exc)[:300]}"
             _log.error("%s: %s (recorded as internal_error; please report it)", entry.url, detail)
-            self.stats.failed[INTERNAL_ERROR] += 1
-            with self._finished(entry):
-                self.store.mark_fetched(
-                    entry.url, state="failed", next_fetch_at=self._next_fetch_at(INTERNAL_ERROR),
-                    fetched_at=utc_now(), http_status=None, failure=INTERNAL_ERROR, detail=detail,
-                )
+            self._fail(entry, INTERNAL_ERROR, detail, fetched_at=utc_now(), status=None)
             return None
 
     def _store_record(self, entry: UrlState, record: PageRecord, fetched_at: str) -> PageRecord | None:
@@ -438,6 +442,7 @@ class Crawler:
             if done.done():
                 with suppress(BaseException):  # seen here; a worker's own error was raised above
                     done.exception()
+            self._pool.close()
             self._flush(force=True)
             if self._closing is not None:
                 self._closing.cancel()

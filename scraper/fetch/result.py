@@ -34,6 +34,8 @@ FAILURE_KINDS = (
     "host_parked",  # HOST_MAX_CONNECTION_FAILURES connection failures in a row: the host is left alone this run
     "length_mismatch",  # the body is longer than its Content-Length (the rest would be read as another response)
     "fetch_error",  # the fetcher met something unforeseen on this URL (a bug: the detail names it)
+    "extract_timeout",  # extracting the page took longer than EXTRACT_TIMEOUT: its worker was stopped
+    "extract_crashed",  # the worker process extracting the page died (killed, out of memory)
     "internal_error",  # the crawler met something unforeseen while processing the page (a bug)
 )
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import scraper
 import scraper.crawler.engine as engine
+import scraper.crawler.extract_pool as extract_pool
 from tests.crawler.site import ServerThread, build_site
 from tests.rawserver import RawServer, request_path
 
@@ -116,8 +117,12 @@ def test_a_non_text_charset_is_ignored_not_fatal(raw_server: PageServer, tmp_pat
 
 
 def test_an_unforeseen_exception_fails_that_page_and_the_crawl_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any bug on one page: the page fails as internal_error, leaves the queue, the rest is crawled."""
-    real = engine.extract_page_explained
+    """Any bug on one page: the page fails as internal_error, leaves the queue, the rest is crawled.
+
+    The bug is planted by monkeypatching, so extraction runs in this process (EXTRACT_WORKERS=1);
+    tests/crawler/test_extract_pool.py does the same to a worker process.
+    """
+    real = extract_pool.extract_page_explained
     poisoned: list[str] = []
 
     def explode_on_one(page, site=None):  # type: ignore[no-untyped-def]
@@ -128,9 +133,9 @@ def test_an_unforeseen_exception_fails_that_page_and_the_crawl_goes_on(tmp_path:
 
     with ServerThread(build_site()) as server:
         victim = server.site.questions[0].rsplit("/", 1)[1]
-        monkeypatch.setattr(engine, "extract_page_explained", explode_on_one)
+        monkeypatch.setattr(extract_pool, "extract_page_explained", explode_on_one)
         state = tmp_path / "s.db"
-        records = list(scraper.crawl([server.base + "/questions"], state=str(state), DOWNLOAD_DELAY=0.0))
+        records = list(scraper.crawl([server.base + "/questions"], state=str(state), DOWNLOAD_DELAY=0.0, EXTRACT_WORKERS=1))
         assert poisoned, "the poisoned page was processed"
         assert len(records) == len(server.site.questions) - 1, "every other question still gives its record"
         with sqlite3.connect(state) as db:
