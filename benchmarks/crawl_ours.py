@@ -29,20 +29,24 @@ def main() -> None:
     parser.add_argument("--no-extract", action="store_true",
                         help="framework only: every page gives no record (links are still followed)")
     parser.add_argument("--site", default="realself", help="site adapter for every page (default realself; 'auto': by URL/content)")
+    parser.add_argument("--extract-workers", type=int, default=0,
+                        help="EXTRACT_WORKERS: 0 = one worker process per core (the default), 1 = in the crawl process")
     args = parser.parse_args()
 
     import scraper
 
     if args.no_extract:
-        # Measure the crawl machinery alone: the engine's extractor is replaced by one that finds
-        # no Q&A page, so the engine parses each page for links only (page_links) and writes nothing.
-        from scraper.crawler import engine
+        # Measure the crawl machinery alone: the extractor is replaced by one that finds no Q&A
+        # page, so each page is parsed for links only (page_links) and nothing is written.  The
+        # replacement lives in this process, so extraction runs here too (EXTRACT_WORKERS=1).
+        from scraper.crawler import extract_pool
         from scraper.errors import NotAQAPageError
 
         def no_record(page: object, *, site: object = None) -> object:
             raise NotAQAPageError("benchmark: extraction skipped")
 
-        engine.extract_page_explained = no_record  # type: ignore[assignment]
+        extract_pool.extract_page_explained = no_record  # type: ignore[assignment]
+        args.extract_workers = 1
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -55,6 +59,7 @@ def main() -> None:
         "CONCURRENT_REQUESTS": args.concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
         "LOG_INTERVAL": 3600.0,
+        "EXTRACT_WORKERS": args.extract_workers,
     }
     stats: list = []
     site = None if args.site == "auto" else args.site

@@ -143,6 +143,7 @@ class _Worker:
             process = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_worker_env(),
+                stdout=subprocess.DEVNULL,  # stdout may be the crawl's record stream; stderr is shared
             )
         finally:
             theirs.close()
