@@ -1,7 +1,8 @@
 """The ``scraper`` command line.
 
 Exit codes: 0 every input gave a record, 1 some inputs failed (each is named on
-stderr with the reason), 2 usage error.  Records go to stdout (or ``-o``) in
+stderr with the reason) or an output could not be written, 2 usage error (a bad
+option, setting, pattern or site name), 3 the crawl state is locked by another run.  Records go to stdout (or ``-o``) in
 input order; messages go to stderr, so ``scraper extract ... > out.jsonl``
 always leaves a clean JSON Lines file.
 """
@@ -16,15 +17,16 @@ from pathlib import Path
 import click
 
 from scraper._version import __version__
-from scraper.errors import ExtractionError
+from scraper.errors import ExtractionError, ScraperError, exit_code
 from scraper.extract.api import Explained, extract_page_explained
 from scraper.fetch.files import MAX_FILE_SIZE, iter_files
 from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
-from scraper.output import AtomicTextFile, OutputError
+from scraper.output import AtomicTextFile
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
-from scraper.sites import SITES
+from scraper.settings import compile_pattern
+from scraper.sites import SITES, discoverable
 
 __all__ = ["main"]
 
@@ -104,28 +106,27 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
         raise click.UsageError(f"-o {output} is a directory: write a directory of partitions with --engine dask")
     if url and (len(paths) != 1 or set(paths[0]) & set("*?[")):
         raise click.UsageError(f"--url names one page but {len(paths)} inputs were given")
+    if url_pattern is not None:
+        compile_pattern(url_pattern, "--url-pattern")
     failed = pages = answers = 0
-    try:
-        with AtomicTextFile(output) as out:
-            for label, raw, problem in _pages(paths, url, url_pattern):
-                record = None
-                if problem is None and raw is not None:
-                    try:
-                        explained = extract_page_explained(raw, site=site)
-                        record = explained.record
-                        if explain:
-                            _explain(label, explained)
-                    except ExtractionError as exc:
-                        problem = str(exc)
-                if record is None:
-                    failed += 1
-                    _error(label, problem or "failed")
-                    continue
-                out.write(_dump(record, pretty) + "\n")
-                pages += 1
-                answers += len(record.answers)
-    except OutputError as exc:  # the output cannot be opened or finished: say so, no traceback
-        raise click.ClickException(str(exc)) from None
+    with AtomicTextFile(output) as out:
+        for label, raw, problem in _pages(paths, url, url_pattern):
+            record = None
+            if problem is None and raw is not None:
+                try:
+                    explained = extract_page_explained(raw, site=site)
+                    record = explained.record
+                    if explain:
+                        _explain(label, explained)
+                except ExtractionError as exc:
+                    problem = str(exc)
+            if record is None:
+                failed += 1
+                _error(label, problem or "failed")
+                continue
+            out.write(_dump(record, pretty) + "\n")
+            pages += 1
+            answers += len(record.answers)
     summary = f"scraper: extracted {pages} page{'s' * (pages != 1)}, {answers} answer{'s' * (answers != 1)}"
     click.echo(summary + (f"; {failed} input{'s' * (failed != 1)} failed" if failed else ""), err=True)
     sys.exit(1 if failed else 0)
@@ -164,7 +165,7 @@ def _duration(text: str) -> float:
 @click.argument("urls", nargs=-1)
 @click.option("--urls", "urls_file", type=click.Path(exists=True, dir_okay=False), help="A file of seed URLs, one a line.")
 @click.option("--sitemap", "sitemaps", multiple=True, help="Seed from a sitemap or sitemap index URL (repeatable).")
-@click.option("--discover", "discover", type=click.Choice(sorted(SITES)), help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
+@click.option("--discover", "discover", type=click.Choice(discoverable()), help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
 @click.option("--search", help="With --discover: a query for the site's search API.")
 @click.option("--include", multiple=True, help="Follow only links matching this regex (repeatable).")
 @click.option("--exclude", multiple=True, help="Never follow links matching this regex (repeatable).")
@@ -280,4 +281,9 @@ def schema() -> None:
 
 
 def main() -> None:
-    cli(prog_name="scraper")
+    """The ``scraper`` command: any error a user can cause is one line on stderr and its exit code."""
+    try:
+        cli(prog_name="scraper")
+    except ScraperError as exc:
+        click.echo(f"scraper: {exc}", err=True)
+        sys.exit(exit_code(exc))

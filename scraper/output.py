@@ -23,24 +23,19 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import stat
 import sys
 from types import TracebackType
 from typing import IO
 
-from scraper.errors import ScraperError
+from scraper.errors import OutputError
+from scraper.store.atomic import AtomicReplacement
 
 __all__ = ["AtomicTextFile", "OutputError"]
 
 _MAX_LINKS = 40  # as Linux's MAXSYMLINKS: more hops than this is a loop
 _PROC_FD_DIR = re.compile(r"/proc/(\d+)/(?:task/\d+/)?fd")
 _STREAM_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_CLOEXEC
-_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-
-
-class OutputError(ScraperError, OSError):
-    """The output could not be opened or finished; an OSError too, as it was before this class existed."""
 
 
 class AtomicTextFile:
@@ -49,8 +44,7 @@ class AtomicTextFile:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = os.fspath(path) if path is not None else None
         self._stream: IO[str] | None = None
-        self._tmp: str | None = None
-        self._target: str | None = None
+        self._replacement: AtomicReplacement | None = None
 
     def __enter__(self) -> AtomicTextFile:
         if self.path is None:
@@ -75,10 +69,10 @@ class AtomicTextFile:
             self._stream.flush()
             return
         try:
-            if self._tmp is None:
+            if self._replacement is None:
                 self._stream.close()  # a stream: what was written is already the output
             else:
-                self._finish(committed=exc_type is None)
+                self._finish(self._replacement, committed=exc_type is None)
         except OSError as err:
             raise _error(self.path, err) from err
         finally:
@@ -101,24 +95,20 @@ class AtomicTextFile:
         if through_proc or (existing is not None and not stat.S_ISREG(existing)):
             self._stream = _text(os.open(path, _STREAM_FLAGS))
             return
-        self._target = os.path.realpath(path)
-        fd, self._tmp = _create_temp(self._target)
-        self._stream = _text(fd)
-
-    def _finish(self, committed: bool) -> None:
-        """Rename the temporary file over the target if the run ended well; never leave it behind."""
-        assert self._stream is not None and self._tmp is not None and self._target is not None
+        self._replacement = AtomicReplacement(path, prefix=".scraper-", suffix=".tmp")
         try:
-            if committed:
-                self._stream.flush()
-                os.fsync(self._stream.fileno())
-            self._stream.close()
-            if committed:
-                os.replace(self._tmp, self._target)
-                _fsync_dir(os.path.dirname(self._target))
-        finally:
-            if os.path.lexists(self._tmp):
-                os.unlink(self._tmp)
+            self._stream = self._replacement.open_text()
+        except BaseException:
+            self._replacement.discard()
+            raise
+
+    def _finish(self, replacement: AtomicReplacement, committed: bool) -> None:
+        """Put the temporary file in place of the target if the run ended well; never leave it behind."""
+        self._replacement = None
+        if committed:
+            replacement.commit()  # closes (flushes) the stream first; removes the file on failure
+        else:
+            replacement.discard()
 
 
 def _error(path: str, exc: OSError) -> OutputError:
@@ -159,62 +149,3 @@ def _proc_fd(path: str) -> tuple[bool, int | None]:
             return False, None
         here = os.path.join(parent, os.readlink(here))
     return False, None
-
-
-def _create_temp(target: str) -> tuple[int, str]:
-    """A new file beside ``target`` (so the rename stays on one filesystem) with the mode it must end with.
-
-    A new target gets ``0666`` and the kernel applies the umask (or a default
-    ACL) exactly as for ``open()``.  An existing one is copied: the temporary
-    file starts 0600 so nobody can open it before it has the target's owner and mode.
-    """
-    try:
-        like: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        like = None
-    if like is not None and not os.access(target, os.W_OK):
-        raise PermissionError(errno.EACCES, "permission denied", target)
-    directory = os.path.dirname(target)
-    for _ in range(100):
-        tmp = os.path.join(directory, f".scraper-{secrets.token_hex(6)}.tmp")
-        try:
-            fd = os.open(tmp, _TEMP_FLAGS, 0o666 if like is None else 0o600)
-        except FileExistsError:
-            continue
-        if like is not None:
-            try:
-                _copy_owner_and_mode(fd, like)
-            except OSError:
-                os.close(fd)
-                os.unlink(tmp)
-                raise
-        return fd, tmp
-    raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
-
-
-def _copy_owner_and_mode(fd: int, like: os.stat_result) -> None:
-    """Give the replacement the old file's owner and group where permitted, then its mode.
-
-    chown first: it may clear set-user-ID bits, which fchmod then restores.
-    """
-    if (like.st_uid, like.st_gid) != (os.geteuid(), os.getegid()):
-        try:
-            os.fchown(fd, like.st_uid, like.st_gid)
-        except PermissionError:
-            try:
-                os.fchown(fd, -1, like.st_gid)  # a member of the group may keep the group
-            except PermissionError:
-                pass
-    os.fchmod(fd, stat.S_IMODE(like.st_mode))
-
-
-def _fsync_dir(directory: str) -> None:
-    """Make the rename itself durable; filesystems that cannot sync a directory are let off."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):
-            raise
-    finally:
-        os.close(fd)

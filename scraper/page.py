@@ -7,7 +7,7 @@ all meet the extractors in the same shape.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -31,4 +31,15 @@ class RawPage:
 
     @cached_property
     def sha256(self) -> str:
+        """The sha256 of the bytes as they arrived (for a page decompressed here, of the compressed bytes)."""
         return hashlib.sha256(self.body).hexdigest()
+
+    def with_body(self, body: bytes) -> RawPage:
+        """The same page with its body decoded (decompressed); ``sha256`` still names the raw bytes.
+
+        Why not ``RawPage(**page.__dict__)``: that dict also holds cached properties,
+        which are not fields, and the record promises the hash of what was fetched.
+        """
+        page = replace(self, body=body)
+        page.__dict__["sha256"] = self.sha256  # what cached_property would store: the raw bytes' hash
+        return page

@@ -13,21 +13,19 @@ apart.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scraper._version import __version__
+from scraper.errors import PatternError, SettingsError
 
 __all__ = ["DEFAULT_USER_AGENT", "Settings", "SettingsError", "parse_setting_assignments"]
 
 DEFAULT_USER_AGENT = f"qa-scraper/{__version__} (+https://pypi.org/project/qa-scraper/)"
-
-
-class SettingsError(ValueError):
-    """A setting name or value that cannot be used; the message names it."""
 
 
 class Settings(BaseModel):
@@ -144,9 +142,23 @@ class Settings(BaseModel):
     LOG_INTERVAL: float = Field(10.0, gt=0)
     """Seconds between progress lines when not on a terminal."""
 
+    @field_validator("INCLUDE", "EXCLUDE")
+    @classmethod
+    def _patterns_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        """A bad regex is the user's to fix now, not a crash when the first link is checked."""
+        for pattern in patterns:
+            compile_pattern(pattern)
+        return patterns
+
     @classmethod
     def names(cls) -> list[str]:
         return sorted(cls.model_fields)
+
+    @classmethod
+    def is_list(cls, name: str) -> bool:
+        """Whether a setting holds several values (given as ``a,b,c`` after ``-s``), from its type."""
+        field = cls.model_fields.get(name)
+        return field is not None and get_origin(field.annotation) in (tuple, list, set, frozenset)
 
     @classmethod
     def build(cls, *layers: dict[str, Any]) -> Settings:
@@ -161,7 +173,7 @@ class Settings(BaseModel):
         try:
             return cls(**merged)
         except ValidationError as exc:
-            problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+            problems = "; ".join(f"{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
             raise SettingsError(f"bad setting value ({problems})") from None
 
     @classmethod
@@ -176,6 +188,15 @@ class Settings(BaseModel):
         return dict(data.get("scraper", data))
 
 
+def compile_pattern(pattern: str, option: str = "") -> re.Pattern[str]:
+    """A user's regex compiled, or a :class:`PatternError` naming the option and what is wrong."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        where = f"{option}: " if option else ""
+        raise PatternError(f"{where}{pattern!r} is not a regular expression ({exc})") from None
+
+
 def parse_setting_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """``["DOWNLOAD_DELAY=0.2", "USER_AGENT=me"]`` -> overrides; values are JSON when they parse as JSON."""
     overrides: dict[str, Any] = {}
@@ -188,7 +209,7 @@ def parse_setting_assignments(assignments: list[str] | tuple[str, ...]) -> dict[
             value = json.loads(raw)
         except ValueError:
             value = raw
-        if isinstance(value, str) and "," in value and name.strip().upper() in ("RETRY_HTTP_CODES", "INCLUDE", "EXCLUDE", "ALLOWED_CONTENT_TYPES"):
+        if isinstance(value, str) and Settings.is_list(name.strip().upper()):
             value = [v.strip() for v in value.split(",") if v.strip()]
         overrides[name.strip().upper()] = value
     return overrides

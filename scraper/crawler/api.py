@@ -11,6 +11,7 @@ from typing import Any
 from scraper.crawler.discovery import discovery_source, sitemap_pages
 from scraper.crawler.engine import Crawler, CrawlStats
 from scraper.crawler.state import is_postgres_url, open_state, state_error
+from scraper.errors import InputError
 from scraper.fetch.http import HttpFetcher
 from scraper.models import PageRecord
 from scraper.settings import Settings
@@ -21,7 +22,12 @@ __all__ = ["acrawl", "crawl", "read_url_file"]
 
 def read_url_file(path: str | Path) -> list[str]:
     """URLs from a file, one a line; blank lines and ``#`` comments skipped."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not a UTF-8 text file (byte {exc.start}); give one URL a line in UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the URL file ({exc.strerror or exc})") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

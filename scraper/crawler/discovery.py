@@ -15,9 +15,10 @@ from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import quote, urljoin
 
+from scraper.errors import NoDiscoveryError
 from scraper.fetch.sitemap import SitemapError, SitemapReader
 from scraper.settings import Settings
-from scraper.sites import get_site
+from scraper.sites import discoverable, get_site
 
 __all__ = ["discovery_source", "search_pages", "sitemap_pages"]
 
@@ -118,9 +119,11 @@ def discovery_source(fetcher: Any, site_name: str, settings: Settings, *, query:
     if query:
         template = settings.DISCOVERY_SEARCH_URL or site.discovery_search
         if not template:
-            raise ValueError(f"site {site_name!r} names no search API to discover from")
+            raise NoDiscoveryError(f"site {site_name!r} has no search API to discover from (--search); "
+                                   f"sites that have one: {', '.join(discoverable('search')) or 'none'}")
         return search_pages(fetcher, template, base, query, settings, site.question_pattern)
     sitemap = settings.DISCOVERY_SITEMAP_URL or site.discovery_sitemap
     if not sitemap:
-        raise ValueError(f"site {site_name!r} names no sitemap to discover from")
+        raise NoDiscoveryError(f"site {site_name!r} has no sitemap to discover from; "
+                               f"sites that have one: {', '.join(discoverable('sitemap')) or 'none'}")
     return sitemap_pages(fetcher, sitemap, settings, keep=site.question_pattern)

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scraper.crawler.state import CrawlState, UrlState
+from scraper.crawler.versions import record_content_key, store_version
 from scraper.crawler.extract_pool import ExtractPool, PageWork, worker_count
 from scraper.errors import ExtractWorkerError
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.urls import host_key, normalize_url
-from scraper.models import CrawlChange, PageRecord
+from scraper.models import PageRecord
 from scraper.settings import Settings
 from scraper.store.outputs import Output
 
@@ -78,23 +79,6 @@ class CrawlStats:
             "seconds": round(elapsed, 2),
             "pages_per_second": round(self.fetched / elapsed, 2),
         }
-
-
-def record_content_key(record: dict[str, Any]) -> str:
-    """A hash of what a record says (not how or when it was obtained): equal keys, same content."""
-    content = {k: v for k, v in record.items() if k not in ("source", "crawl")}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def _answer_key(answer: dict[str, Any]) -> str:
-    return " ".join(re.findall(r"\w+", (answer.get("body") or "").lower()))[:120]
-
-
-def _new_answers(record: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:
-    if previous is None:
-        return []
-    seen = {_answer_key(a) for a in previous.get("answers") or []}
-    return [a["position"] for a in record.get("answers") or [] if _answer_key(a) not in seen]
 
 
 class Scope:
@@ -339,27 +323,17 @@ class Crawler:
             return None
 
     def _store_record(self, entry: UrlState, record: PageRecord, fetched_at: str) -> PageRecord | None:
-        data = record.model_dump(mode="json")
-        key = record_content_key(data)
-        latest = self.store.latest_record(entry.url)
-        if latest is not None and latest[2] == key:
+        stored = store_version(self.store, entry.url, record, fetched_at)
+        if stored is None:
             self.stats.unchanged += 1
             return None
-        previous = json.loads(latest[1]) if latest else None
-        change = "changed" if latest else "new"
-        crawl = CrawlChange(change=change, version=(latest[0] + 1) if latest else 1, new_answers=_new_answers(data, previous))
-        record = record.model_copy(update={"crawl": crawl})
-        self.store.add_record(
-            entry.url, extractor=record.source.extractor.name, change=change,
-            record_json=record.model_dump_json(), content_key=key, created_at=fetched_at,
-        )
-        if change == "new":
+        if stored.crawl is not None and stored.crawl.change == "new":
             self.stats.records_new += 1
         else:
             self.stats.records_changed += 1
-        self.stats.answers += len(record.answers)
+        self.stats.answers += len(stored.answers)
         self._unflushed += 1
-        return record
+        return stored
 
     # --- the loop ----------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ import click
 
 from scraper.crawler.api import acrawl, read_url_file
 from scraper.crawler.engine import CrawlStats
-from scraper.crawler.state import CrawlLockedError, is_postgres_url
-from scraper.errors import ScraperError
+from scraper.crawler.state import is_postgres_url
+from scraper.errors import ScraperError, exit_code
 from scraper.settings import Settings, SettingsError, parse_setting_assignments
 
 __all__ = ["CrawlCommand", "format_summary"]
@@ -166,12 +166,9 @@ class CrawlCommand:
                 started = time.monotonic()
                 try:
                     stats = asyncio.run(self._once())
-                except CrawlLockedError as exc:
-                    click.echo(f"scraper: {exc}", err=True)
-                    return 3
                 except ScraperError as exc:
                     click.echo(f"scraper: {exc}", err=True)
-                    return 1
+                    return exit_code(exc)
                 for signum in _STOP_SIGNALS:  # asyncio put the default handlers back
                     signal.signal(signum, self._on_signal)
                 click.echo(format_summary(stats), err=True)

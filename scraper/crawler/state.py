@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scraper.errors import ScraperError
+from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateError, StateStoreError
 
 if TYPE_CHECKING:
     from scraper.settings import Settings
@@ -119,18 +119,7 @@ CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);
 """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
-
-
-class CrawlLockedError(ScraperError):
-    """Another crawl holds the state's lock."""
-
-
-class StateDamagedError(ScraperError):
-    """The state file is not a crawl state this code can trust: damaged, emptied, or another program's."""
-
-
-class StateStoreError(ScraperError):
-    """The crawl's state database failed (a lost connection, a server restart, a full disk)."""
+RESPONSE_BATCH = 100  # stored responses read at a time by responses(): bodies can be megabytes each
 
 
 def state_error(exc: BaseException) -> StateStoreError | None:
@@ -295,7 +284,7 @@ class StateStore:
             found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(found[0]) if found else 0
             if version > SCHEMA_VERSION:
-                raise ScraperError(f"{self.path} was written by a newer scraper (state schema {version}); upgrade scraper")
+                raise StateError(f"{self.path} was written by a newer scraper (state schema {version}); upgrade scraper")
             for script in _MIGRATIONS[version:]:
                 for statement in script.split(";"):
                     if statement.strip():
@@ -451,10 +440,17 @@ class StateStore:
         )
 
     def responses(self) -> Iterator[StoredResponse]:
-        for url, fetched_at, status, final_url, headers, body in self._db.execute(
-            "SELECT url, fetched_at, status, final_url, headers, body FROM responses ORDER BY rowid"
-        ):
-            yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
+        """Every stored response, read in batches: memory stays flat, and the caller may write between them."""
+        last = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT rowid, url, fetched_at, status, final_url, headers, body FROM responses WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?", (last, RESPONSE_BATCH),
+            ).fetchall()
+            for last, url, fetched_at, status, final_url, headers, body in rows:
+                yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
+            if len(rows) < RESPONSE_BATCH:
+                return
 
     def latest_record(self, url: str) -> tuple[int, str, str] | None:
         """(version, record JSON, content key) of the URL's newest record."""

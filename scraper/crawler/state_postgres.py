@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scraper.crawler.state import CrawlLockedError, StoredResponse, UrlState, _status
+from scraper.crawler.state import RESPONSE_BATCH, CrawlLockedError, StoredResponse, UrlState, _status
 from scraper.errors import ScraperError
 
 if TYPE_CHECKING:
@@ -431,10 +431,18 @@ class PostgresStateStore:
         )
 
     def responses(self) -> Iterator[StoredResponse]:
-        with self._db.cursor() as cursor:
-            rows = cursor.stream("SELECT url, fetched_at, status, final_url, headers, body FROM responses ORDER BY id")
-            for url, fetched_at, status, final_url, headers, body in rows:
+        """Every stored response, in batches (no open cursor between them: the caller writes on this connection)."""
+        last = 0
+        while True:
+            with self._db.cursor() as cursor:
+                rows = cursor.execute(
+                    "SELECT id, url, fetched_at, status, final_url, headers, body FROM responses WHERE id > %s "
+                    "ORDER BY id LIMIT %s", (last, RESPONSE_BATCH),
+                ).fetchall()
+            for last, url, fetched_at, status, final_url, headers, body in rows:
                 yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
+            if len(rows) < RESPONSE_BATCH:
+                return
 
     def latest_record(self, url: str) -> tuple[int, str, str] | None:
         """(version, record JSON, content key) of the URL's newest record."""

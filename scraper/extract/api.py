@@ -171,7 +171,7 @@ def extract_page_explained(page: RawPage, *, site: str | None = None) -> Explain
     profile = get_site(site) if site else None
     try:
         if page.body[:2] == b"\x1f\x8b":
-            page = RawPage(**{**page.__dict__, "body": gunzip_if_compressed(page.body)})
+            page = page.with_body(gunzip_if_compressed(page.body))
         if looks_like_html(page.body[:4096]):
             return _from_html(page, profile)
         return _from_text(page, profile)

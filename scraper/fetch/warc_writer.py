@@ -182,7 +182,11 @@ class WarcWriter:
         self.fsync = fsync
         self.records_written = 0
         self.repaired_bytes = 0
-        self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        try:
+            self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise WarcWriterError(f"cannot open {self.path} for --warc-out ({exc.strerror or exc}); "
+                                  "create its directory or choose another path") from None
         try:
             if fcntl is not None:
                 try:

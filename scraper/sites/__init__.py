@@ -14,9 +14,10 @@ from importlib import import_module
 
 from lxml.html import HtmlElement
 
+from scraper.errors import UnknownSiteError
 from scraper.sites.base import ANSWERS_HEADING, SiteProfile
 
-__all__ = ["ANSWERS_HEADING", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "get_site"]
+__all__ = ["ANSWERS_HEADING", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "discoverable", "get_site"]
 
 # Every sub-package is an adapter; the generic one is tried last.
 _ADAPTERS = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.ispkg), key=lambda n: (n == "generic", n))
@@ -32,7 +33,19 @@ def get_site(name: str) -> SiteProfile:
         return SITES[name]
     except KeyError:
         known = ", ".join(sorted(SITES))
-        raise ValueError(f"unknown site {name!r}; known sites: {known}") from None
+        raise UnknownSiteError(f"unknown site {name!r}; known sites: {known}") from None
+
+
+def discoverable(kind: str = "any") -> list[str]:
+    """Names of the adapters with a discovery source (``sitemap``, ``search``, or ``any``): what --discover offers."""
+    def has(site: SiteProfile) -> bool:
+        if kind == "sitemap":
+            return bool(site.discovery_sitemap)
+        if kind == "search":
+            return bool(site.discovery_search)
+        return bool(site.discovery_sitemap or site.discovery_search)
+
+    return sorted(name for name, site in SITES.items() if has(site))
 
 
 def _by_url(url: str | None) -> SiteProfile | None:

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
-from scraper.errors import ScraperError
+from scraper.errors import OutputConflictError, OutputError, OutputWriteError
 
 __all__ = ["FORMATS", "Output", "OutputConflictError", "OutputError", "OutputWriteError", "csv_cell", "open_output"]
 
@@ -56,18 +56,6 @@ _SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
 _INHERITED_FD = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
 _NAMED_FD = {"/dev/stdout": 1, "/dev/stderr": 2}
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class OutputError(ScraperError):
-    """An output could not be opened or used."""
-
-
-class OutputConflictError(OutputError):
-    """The output file holds bytes this state did not write, or lacks bytes it did; nothing was changed."""
-
-
-class OutputWriteError(OutputError):
-    """Writing the output failed (a full disk, a closed pipe); a file is back at its last whole record."""
 
 
 class Output(Protocol):
@@ -146,6 +134,8 @@ class _FileOutput:
         self._stream = _is_stream(self.path)
         try:
             self._offset = offset if self._stream else self._reconcile(offset, pending)
+        except OutputError:  # an OSError too: already says what is wrong
+            raise
         except OSError as exc:  # e.g. no permission to read it back
             raise OutputError(f"cannot check output {self.path}: {_reason(exc)}; choose another -o") from exc
         self._fd = self._open()

@@ -234,3 +234,22 @@ def test_a_big_sitemap_index_is_streamed_into_the_frontier(tmp_path: Path) -> No
     with sqlite3.connect(tmp_path / "s.db") as db:
         queued = db.execute("SELECT COUNT(*) FROM urls").fetchone()[0]
     assert 5000 <= queued <= 60_000  # batches went in as read; the run ended at 20 pages
+
+
+def test_reextract_says_which_answers_a_rebuilt_record_added(server: ServerThread, tmp_path: Path) -> None:
+    """The same versioning rule as a crawl: a version made by reextract names its new answers."""
+    state, out = tmp_path / "s.db", tmp_path / "re.jsonl"
+    records = list(scraper.crawl([server.base + "/questions"], state=state, **FAST))
+    target = next(r for r in records if len(r.answers) >= 2)
+    from scraper.crawler.reextract import reextract_state
+
+    # As if an older extractor had missed the last answer of one page.
+    older = target.model_copy(update={"answers": target.answers[:-1]})
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE records SET record=?, content_key='older' WHERE url=?", (older.model_dump_json(), target.url))
+    summary = reextract_state(str(state), output=str(out))
+    assert summary["changed"] == 1
+    (rebuilt,) = lines(out)
+    assert rebuilt["url"] == target.url
+    assert rebuilt["crawl"]["change"] == "changed" and rebuilt["crawl"]["version"] == 2
+    assert rebuilt["crawl"]["new_answers"] == [target.answers[-1].position]

@@ -284,3 +284,24 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(ScraperError, match="cannot connect to the state database"):
         open_state(f"postgresql://nobody@127.0.0.1:{port}/crawl")
+
+
+def test_stored_responses_stream_in_batches_while_records_are_written(opener: Opener) -> None:
+    """reextract reads every response and writes a record between reads: no open cursor, no list of all bodies."""
+    from scraper.crawler.state import RESPONSE_BATCH
+
+    store = opener(DOWNLOAD_DELAY=0)
+    count = 2 * RESPONSE_BATCH + 7  # three batches, the last one short
+    urls = [f"http://a.test/{i}" for i in range(count)]
+    add(store, *[(u, "a.test", 0) for u in urls])
+    with store.transaction():
+        for i, url in enumerate(urls):
+            store.save_response(url, "2026-12-03T00:00:00Z", 200, None, {}, f"<p>page {i}</p>".encode())
+    seen = []
+    for response in store.responses():
+        seen.append(response.url)
+        with store.transaction():  # what reextract does between two responses
+            store.add_record(response.url, extractor="test", change="new", record_json="{}", content_key=response.url,
+                             created_at=response.fetched_at)
+        assert response.body == f"<p>page {len(seen) - 1}</p>".encode()
+    assert seen == urls, "every response once, in the order stored"
