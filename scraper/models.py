@@ -11,7 +11,7 @@ Unknown values are ``None``: an empty string or a zero never stands in for
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -28,7 +28,7 @@ __all__ = [
     "Source",
 ]
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Final = "1.0"
 
 # A text field that, when present, holds something: "" is not a value.
 Text = Annotated[str, StringConstraints(min_length=1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing, suppress
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ async def acrawl(
     on_progress: Callable[[CrawlStats, int], None] | None = None,
     stats: list[CrawlStats] | None = None,
     **overrides: Any,
-) -> AsyncIterator[PageRecord]:
+) -> AsyncGenerator[PageRecord, None]:
     """Crawl from seeds, yielding each new or changed record as it is stored.
 
     Keyword settings use Scrapy's names (``DOWNLOAD_DELAY=0.2``). The state file

@@ -382,7 +382,7 @@ class Crawler:
         # The queue may be full: the end marker waits its turn like any record.
         self._closing = asyncio.ensure_future(self._emitted.put(None))
 
-    async def run(self) -> AsyncIterator[PageRecord]:
+    async def run(self) -> AsyncGenerator[PageRecord, None]:
         """Crawl until the frontier is empty (or the page limit is reached), yielding emitted records.
 
         A stop is the caller's: cancelling the task that iterates, or closing this

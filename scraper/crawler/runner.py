@@ -151,6 +151,10 @@ class CrawlCommand:
             raise KeyboardInterrupt
         self._stopped_by = signum
 
+    def _stopped(self) -> bool:
+        """Whether a signal has asked to stop (a method: the handler sets it between two reads)."""
+        return self._stopped_by is not None
+
     def _exit_code_for_stop(self) -> int:
         return 128 + int(self._stopped_by or signal.SIGTERM)
 
@@ -181,9 +185,9 @@ class CrawlCommand:
                 if not self.quiet:
                     click.echo(f"scraper: next crawl in {wait:.0f}s", err=True)
                 deadline = time.monotonic() + wait
-                while time.monotonic() < deadline and self._stopped_by is None:
+                while time.monotonic() < deadline and not self._stopped():
                     time.sleep(min(1.0, deadline - time.monotonic()))
-                if self._stopped_by is not None:
+                if self._stopped():
                     click.echo("scraper: stopped between scheduled runs", err=True)
                     return self._exit_code_for_stop()
         except KeyboardInterrupt:

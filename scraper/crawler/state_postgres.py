@@ -212,7 +212,7 @@ class PostgresStateStore:
             if version > SCHEMA_VERSION:
                 raise ScraperError(f"the state database was written by a newer scraper (state schema {version}); upgrade scraper")
             for script in _MIGRATIONS[version:]:
-                self._db.execute(script)  # type: ignore[arg-type]
+                self._db.execute(script)
             self._db.execute(
                 "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 (str(SCHEMA_VERSION),),
@@ -227,7 +227,7 @@ class PostgresStateStore:
         return self.db
 
     def _one(self, query: str, params: Any = None) -> Any:
-        return self._db.execute(query, params).fetchone()  # type: ignore[arg-type]
+        return self._db.execute(query, params).fetchone()
 
     def transaction(self) -> Any:
         return self._db.transaction()
@@ -385,9 +385,9 @@ class PostgresStateStore:
 
     def busy(self) -> bool:
         """Is anything queued or leased by any worker (whose pages may add links)?"""
-        return self._one(
+        return bool(self._one(
             "SELECT EXISTS (SELECT 1 FROM urls WHERE state = 'queued') OR EXISTS (SELECT 1 FROM urls WHERE state = 'leased')"
-        )[0]
+        )[0])
 
     def seed_hosts(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT DISTINCT host FROM urls WHERE depth=0")}

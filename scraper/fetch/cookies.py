@@ -53,7 +53,7 @@ _Key = tuple[str, str, str]
 class NoCookies(http.cookiejar.CookieJar):
     """A jar that stores nothing: given to httpx so its client keeps (and copies) no cookies of its own."""
 
-    def extract_cookies(self, response: object, request: object) -> None:  # type: ignore[override]
+    def extract_cookies(self, response: object, request: object) -> None:
         return None
 
     def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
@@ -62,6 +62,10 @@ class NoCookies(http.cookiejar.CookieJar):
 
 class _HostJar(http.cookiejar.CookieJar):
     """One host's cookies, at most ``limit``, evicted least recently set first."""
+
+    # CookieJar's own table (domain -> path -> name -> cookie), set by its __init__; typeshed
+    # leaves it undeclared because it is private.  Emptied tables are pruned in clear().
+    _cookies: dict[str, dict[str, dict[str, http.cookiejar.Cookie]]]
 
     def __init__(self, limit: int, max_bytes: int) -> None:
         super().__init__(http.cookiejar.DefaultCookiePolicy())

@@ -63,9 +63,7 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     try:
         moment = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if moment is None:
+    except (TypeError, ValueError, IndexError, OverflowError):  # an invalid date raises (Python 3.10+)
         return None
     try:
         if moment.tzinfo is None:  # HTTP dates are always GMT

@@ -69,7 +69,7 @@ class BodyExclusion:
 
     def __call__(self, element: HtmlElement) -> bool:
         """Whether ``element`` is excluded (matching over the whole page, once)."""
-        return element in self.within(self._root)
+        return self.within(self._root)(element)
 
 
 PageExtractor = Callable[["HtmlDocument"], "PartialPage | None"]

@@ -30,11 +30,11 @@ import os
 import re
 import sqlite3
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
-from scraper.errors import OutputConflictError, OutputError, OutputWriteError
+from scraper.errors import ConfigError, OutputConflictError, OutputError, OutputWriteError
 
 __all__ = ["FORMATS", "Output", "OutputConflictError", "OutputError", "OutputWriteError", "csv_cell", "open_output"]
 
@@ -447,5 +447,6 @@ def open_output(path: str, fmt: str | None = None) -> Output:
         suffix = Path(path).suffix.lower()
         fmt = "csv" if suffix == ".csv" else "sqlite" if suffix in (".db", ".sqlite", ".sqlite3") else "jsonl"
     if fmt not in FORMATS:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return {"jsonl": JsonLinesOutput, "csv": CsvOutput, "sqlite": SqliteOutput}[fmt](path)  # type: ignore[abstract]
+        raise ConfigError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    makers: dict[str, Callable[[str], Output]] = {"jsonl": JsonLinesOutput, "csv": CsvOutput, "sqlite": SqliteOutput}
+    return makers[fmt](path)

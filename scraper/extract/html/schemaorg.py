@@ -25,6 +25,9 @@ from scraper.extract.html.visible import element_text
 
 __all__ = ["Item", "jsonld_items", "microdata_items", "rdfa_items", "scope_elements"]
 
+# Raw C0 controls, which JSON forbids inside strings, dropped to repair a JSON-LD block.  Not
+# clean.scrub_controls, on purpose: tab, CR and LF may stand between JSON tokens, DEL and C1 are
+# legal in JSON strings, and a control inside a string is deleted, not spaced (a value keeps its text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _ENTITY = re.compile(r"&(?:quot|amp|lt|gt|apos|#\d+|#x[0-9a-f]+);", re.I)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
@@ -186,16 +189,21 @@ def jsonld_items(scripts: Iterable[HtmlElement]) -> tuple[list[Item], list[str]]
 def _element_value(element: HtmlElement) -> str | None:
     tag = element.tag
     if tag == "meta":
-        return element.get("content")
+        return _attribute(element, "content")
     if tag == "time":
-        return element.get("datetime") or element_text(element)
+        return _attribute(element, "datetime") or element_text(element)
     if tag in ("data", "meter"):
-        return element.get("value")
+        return _attribute(element, "value")
     if tag in _URL_PROPS:
-        return element.get(_URL_PROPS[tag])
+        return _attribute(element, _URL_PROPS[tag])
     if element.get("content") is not None:
-        return element.get("content")
+        return _attribute(element, "content")
     return element_text(element)
+
+
+def _attribute(element: HtmlElement, name: str) -> str | None:
+    value = element.get(name)
+    return value if isinstance(value, str) else None
 
 
 # ``//*/@x`` (attributes of elements) finds what ``//@x`` finds, in the same order, in about half

@@ -59,7 +59,7 @@ class Compound:
                 return False
             if op == "=" and found != value:
                 return False
-            if op == "^=" and not found.startswith(value):  # type: ignore[arg-type]
+            if op == "^=" and not found.startswith(value):
                 return False
         return True
 
@@ -172,7 +172,8 @@ class SubtreeIndex:
         candidates: Iterable[HtmlElement]
         if last.classes:
             lists = self._classes()
-            candidates = min((lists.get(c, ()) for c in last.classes), key=len)
+            fewest: list[HtmlElement] = min((lists.get(c, []) for c in last.classes), key=len)
+            candidates = fewest
             if context is not self.root:
                 candidates = [c for c in candidates if _within(c, context)]
         else:

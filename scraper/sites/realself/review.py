@@ -14,6 +14,7 @@ from functools import lru_cache
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
+from scraper.extract.clean import word_key
 from scraper.extract.html.document import HtmlDocument
 from scraper.extract.html.select import SubtreeIndex, compile_selector
 from scraper.extract.html.visible import element_text, render_body
@@ -56,7 +57,7 @@ def _select(root: HtmlElement, selector: str, containers: _Containers = _NO_INDE
         for index in containers.indexes:
             if index.covers(root):
                 return index.select(compiled, root)
-    return _compiled(selector)(root)
+    return list(_compiled(selector)(root))
 
 
 def _first_text(root: HtmlElement, selector: str, containers: _Containers = _NO_INDEX) -> str | None:
@@ -81,15 +82,11 @@ def _entry_paragraphs(entry: HtmlElement, containers: _Containers) -> list[str]:
     title = _first_text(entry, S.ENTRY_TITLE, containers)
     parts = []
     # An entry title that is only an excerpt of the entry's first words ("Where to begin. I had...") is not kept.
-    if title and not (_ELLIPSIS.search(title) and text and _words(text).startswith(_words(_ELLIPSIS.sub("", title)))):
+    if title and not (_ELLIPSIS.search(title) and text and word_key(text).startswith(word_key(_ELLIPSIS.sub("", title)))):
         parts.append(title)
     if text:
         parts.append(text)
     return parts
-
-
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _provider(

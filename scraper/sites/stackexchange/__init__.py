@@ -9,6 +9,7 @@ rendered inside post bodies, and the visible author card of community-wiki posts
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from lxml import etree
 from lxml.html import HtmlElement
@@ -36,7 +37,7 @@ def _signatures(root: HtmlElement) -> list[HtmlElement]:
 def _cards_by_post(doc: HtmlDocument) -> dict[HtmlElement, list[HtmlElement]]:
     """Every signature card of the page under the post it belongs to (its nearest item), found
     in one search of the page rather than one per post (a question's element holds its answers)."""
-    cached = doc.memo.get(__name__)
+    cached = cast("dict[HtmlElement, list[HtmlElement]] | None", doc.memo.get(__name__))
     if cached is None:
         cached = {}
         for card in _signatures(doc.root):
@@ -44,7 +45,7 @@ def _cards_by_post(doc: HtmlDocument) -> dict[HtmlElement, list[HtmlElement]]:
             if owner is not None:
                 cached.setdefault(owner, []).append(card)
         doc.memo[__name__] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _own_cards(post: HtmlElement, doc: HtmlDocument) -> list[HtmlElement]:
