@@ -43,18 +43,18 @@ This module imports Dask only inside :func:`run_dask_extract`, so importing it
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from scraper._version import __version__
 from scraper.distributed.manifest import Manifest, ManifestMismatch
 from scraper.distributed.partition import FORMATS, TMP_PREFIX, partition_name, process_input
+from scraper.fetch.files import expand_paths
 from scraper.fetch.result import utc_now
 
 __all__ = [
@@ -73,9 +73,6 @@ Task = Callable[..., dict[str, Any]]
 """``process_input``'s signature: ``(path, out_dir, partition, *, label, url_pattern, site, output_format) -> dict``."""
 Progress = Callable[[dict[str, Any], int, int], None]
 """Called with ``(manifest entry, inputs finished so far, inputs to do)`` as each input finishes."""
-
-_GLOB_CHARS = frozenset("*?[")
-
 
 class DaskNotInstalled(ImportError):
     """``--engine dask`` without Dask (or Parquet without pyarrow) installed."""
@@ -97,19 +94,12 @@ class _Job:
 # --- the plan: which inputs, which are already done -----------------------------------------------
 
 
-def _expand(inputs: Iterable[str]) -> Iterable[tuple[str, str | None]]:
-    """(path, None) per input file, globs expanded in sorted order; (pattern, reason) for a glob matching none."""
+def _expand(inputs: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """:func:`scraper.fetch.files.expand_paths`, refusing ``-``: a worker cannot read the client's standard input."""
     for pattern in inputs:
         if pattern == "-":
             raise ValueError("standard input cannot be split across workers; name files instead")
-        if os.path.lexists(pattern) or not (_GLOB_CHARS & set(pattern)):
-            yield pattern, None
-            continue
-        matches = [m for m in sorted(glob.glob(pattern, recursive=True)) if not os.path.isdir(m)]
-        if not matches:
-            yield pattern, "no file matches this pattern"
-        for match in matches:
-            yield match, None
+        yield from expand_paths([pattern])
 
 
 def _settings(url_pattern: str | None, site: str | None, output_format: str) -> dict[str, Any]:

@@ -48,12 +48,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from typing import Any
 
 from scraper._version import __version__
 from scraper.fetch.result import utc_now
+from scraper.store.atomic import AtomicReplacement
 
 __all__ = ["MANIFEST_NAME", "Manifest", "ManifestMismatch"]
 
@@ -107,17 +107,11 @@ class Manifest:
             "summary": self.summary(),
             "inputs": list(self.entries.values()),
         }
-        fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=self.out_dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-                json.dump(data, fh, indent=1, ensure_ascii=False)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # The ".manifest-" prefix is what the output directory's sweep removes after a killed run.
+        with AtomicReplacement(self.path, prefix=".manifest-", suffix=".tmp") as replacement:
+            fh = replacement.open_text()
+            json.dump(data, fh, indent=1, ensure_ascii=False)
+            fh.write("\n")
 
     # -- entries ------------------------------------------------------------------------------------
 

@@ -21,16 +21,16 @@ import json
 import os
 import re
 import socket
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from scraper._version import __version__
 from scraper.errors import BinaryInputError, EmptyInputError, ExtractionError, NotAQAPageError
 from scraper.fetch.result import FetchResult
 from scraper.page import RawPage
+from scraper.store.atomic import AtomicReplacement
 
 __all__ = ["FORMATS", "MAX_ERROR_SAMPLES", "TMP_PREFIX", "partition_name", "process_input"]
 
@@ -100,16 +100,16 @@ class _Writer(Protocol):
 
 
 class _JsonLinesWriter:
-    def __init__(self, path: str) -> None:
-        self._fh = open(path, "w", encoding="utf-8", newline="\n")
+    """Records as JSON Lines into the partition's temporary file (fsynced by the replacement's commit)."""
+
+    def __init__(self, replacement: AtomicReplacement) -> None:
+        self._fh = replacement.open_text()
 
     def write(self, line: str) -> None:
         self._fh.write(line)
         self._fh.write("\n")
 
     def close(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
         self._fh.close()
 
     def abort(self) -> None:
@@ -117,14 +117,16 @@ class _JsonLinesWriter:
 
 
 class _ParquetWriter:
-    def __init__(self, path: str) -> None:
+    """Records in batches into a Parquet file; pyarrow writes through the replacement's binary file."""
+
+    def __init__(self, replacement: AtomicReplacement) -> None:
         import pyarrow.parquet as pq
 
         from scraper.distributed.parquet_schema import record_schema
 
         self._schema = record_schema()
-        self._path = path
-        self._writer = pq.ParquetWriter(path, self._schema)
+        self._fh: IO[bytes] = replacement.open_binary()
+        self._writer = pq.ParquetWriter(self._fh, self._schema)
         self._rows: list[dict[str, Any]] = []
 
     def write(self, line: str) -> None:
@@ -141,12 +143,8 @@ class _ParquetWriter:
     def close(self) -> None:
         if self._rows:
             self._flush()
-        self._writer.close()
-        fd = os.open(self._path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        self._writer.close()  # writes the footer; the file given to pyarrow stays open
+        self._fh.close()
 
     def abort(self) -> None:
         try:
@@ -155,11 +153,11 @@ class _ParquetWriter:
             pass
 
 
-def _open_writer(path: str, output_format: str) -> _JsonLinesWriter | _ParquetWriter:
+def _open_writer(replacement: AtomicReplacement, output_format: str) -> _JsonLinesWriter | _ParquetWriter:
     if output_format == "jsonl":
-        return _JsonLinesWriter(path)
+        return _JsonLinesWriter(replacement)
     if output_format == "parquet":
-        return _ParquetWriter(path)
+        return _ParquetWriter(replacement)
     raise ValueError(f"unknown output format {output_format!r}; one of {', '.join(FORMATS)}")
 
 
@@ -240,11 +238,10 @@ def process_input(
     target = os.path.join(out_dir, partition)
     directory = os.path.dirname(target)
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + os.path.basename(target) + ".", dir=directory)
-    os.close(fd)
+    replacement = AtomicReplacement(target, prefix=f"{TMP_PREFIX}{os.path.basename(target)}.", suffix="")
     writer = None
     try:
-        writer = _open_writer(tmp, output_format)
+        writer = _open_writer(replacement, output_format)
         try:
             for url, raw, reason, detail in _pages(label or path, abspath, counter):
                 if raw is not None:
@@ -268,13 +265,11 @@ def process_input(
             return _result("failed", counter, extracted, failed, errors, started, error=message)
         writer.close()
         writer = None
-        os.replace(tmp, target)
-        _fsync_dir(directory)
+        replacement.commit()
     finally:
         if writer is not None:
             writer.abort()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        replacement.discard()  # a no-op once committed
     return _result("complete", counter, extracted, failed, errors, started)
 
 
@@ -296,16 +291,3 @@ def _result(status: str, counter: _CountingPattern, extracted: int, failed: Coun
         "pid": os.getpid(),
         "extractor_version": __version__,
     }
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from scraper.extract.decode import MAX_DECOMPRESSED_BYTES
 from scraper.fetch.result import FetchResult
 
-__all__ = ["MAX_FILE_SIZE", "iter_files", "read_file"]
+__all__ = ["MAX_FILE_SIZE", "expand_paths", "iter_files", "read_file"]
 
 MAX_FILE_SIZE = MAX_DECOMPRESSED_BYTES
 """Largest file read (the bound a gzip input may expand to)."""
@@ -24,8 +24,23 @@ MAX_FILE_SIZE = MAX_DECOMPRESSED_BYTES
 _GLOB_CHARS = frozenset("*?[")
 
 
-def _expand(patterns: Iterable[str]) -> Iterator[tuple[str, str | None]]:
-    """(path, None) for each file to read, or (pattern, reason) for a glob that matches none."""
+def expand_paths(patterns: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+    """``(path, None)`` for each file to read, or ``(pattern, reason)`` for a glob that matches no file.
+
+    The one expansion behind ``scraper extract`` and the distributed engines, so the same
+    arguments name the same files whichever runs them.  Why each rule:
+
+    * a name that exists (even a dangling link) is itself, glob characters or not, so
+      ``page[1].txt`` is never read as a pattern; a name without ``*``, ``?`` or ``[`` is
+      itself too, and whether it can be read is the reader's to report;
+    * matches come in sorted order (``**`` spans directories), so a run is repeatable
+      whatever order the file system lists them in;
+    * directories a glob matches are skipped: ``pages/*`` means the files in it;
+    * a glob that matches nothing is reported, not dropped, so a typo is not a silent
+      empty run.
+
+    Nothing is de-duplicated: a file named twice is yielded twice, and callers decide.
+    """
     for pattern in patterns:
         if os.path.lexists(pattern) or not (_GLOB_CHARS & set(pattern)):
             yield pattern, None
@@ -68,7 +83,7 @@ def iter_files(patterns: Iterable[str], *, max_size: int = MAX_FILE_SIZE) -> Ite
     ``not_found`` (no such file, or a glob matching no file), ``unreadable``
     (a directory, no permission, an I/O error), ``too_large``.
     """
-    for path, problem in _expand(patterns):
+    for path, problem in expand_paths(patterns):
         if problem is not None:
             yield path, FetchResult(url=path, source="file", failure="not_found", detail=problem)
         else:

@@ -7,7 +7,9 @@ Why it is built this way:
   ::1 (a redirect to such a name, or DNS rebinding).  Only the addresses
   the socket is about to connect to tell, so the check lives in an httpcore
   network backend: :class:`GuardedBackend` resolves the name itself, refuses
-  when *any* address is not a public unicast address, and then connects to
+  when *any* address is not a public unicast address (the rule is
+  :func:`scraper.fetch.addresses.blocked_reason`, the same one the redirect
+  check applies to IP literals), and then connects to
   the exact addresses it checked (an IP literal needs no second lookup), so
   the answer cannot change between the check and the connection.  TLS still
   verifies the certificate against the name: httpcore passes the origin's
@@ -42,6 +44,8 @@ import anyio
 import httpcore
 import httpx
 
+from scraper.fetch.addresses import blocked_reason  # re-exported: the rule lives there, shared with urls.py
+
 __all__ = [
     "ALLOW_PRIVATE_EXTENSION",
     "BlockedAddressError",
@@ -54,12 +58,6 @@ __all__ = [
 ALLOW_PRIVATE_EXTENSION = "scraper.allow_private"
 """Request extension: True lets the request connect to loopback, private and other local addresses."""
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_SHARED = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT, not global but not "private" either
-
-
 class BlockedAddressError(Exception):
     """A host name resolved to an address the request may not connect to (raised before connecting)."""
 
@@ -70,37 +68,6 @@ class BlockedAddressError(Exception):
         """(address, why) for each refused address."""
         shown = ", ".join(f"{address} ({why})" for address, why in blocked[:4])
         super().__init__(f"{host} resolves to {shown}, not a public address")
-
-
-def blocked_reason(address: str | IPAddress) -> str | None:
-    """Why ``address`` may not be connected to without permission, or None for a public unicast address.
-
-    IPv4 addresses embedded in IPv6 (``::ffff:127.0.0.1``, NAT64 ``64:ff9b::7f00:1``) are judged as
-    the IPv4 address they carry.
-    """
-    ip = ipaddress.ip_address(address.split("%", 1)[0]) if isinstance(address, str) else address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip in _NAT64:
-            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link-local"
-    if ip.is_multicast:
-        return "multicast"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
-        return "shared address space"
-    if ip.is_reserved:
-        return "reserved"
-    if ip.is_private or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local):
-        return "private"
-    if not ip.is_global:
-        return "not global"
-    return None
 
 
 async def resolve(host: str, port: int) -> list[str]:

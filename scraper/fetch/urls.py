@@ -27,6 +27,8 @@ from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import idna
 
+from scraper.fetch.addresses import blocked_reason
+
 __all__ = ["host_key", "is_private_host", "normalize_url"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -78,10 +80,13 @@ def host_key(url: str) -> str:
 
 
 def is_private_host(host: str) -> bool:
-    """True for loopback, private, link-local and unspecified addresses and ``*.localhost``.
+    """True for ``localhost``, ``*.localhost`` and any IP literal that is not a public unicast address.
 
-    Names other than ``localhost`` are not resolved (no DNS here), so a public
-    name that resolves to a private address is not caught by this function.
+    Literals are judged by :func:`scraper.fetch.addresses.blocked_reason`, the rule the
+    connect-time guard applies to resolved addresses, so a redirect is never let through
+    here to an address the guard would refuse (or the reverse).  Names other than
+    ``localhost`` are not resolved (no DNS here): a public name that resolves to a private
+    address is caught at connect time (:mod:`scraper.fetch.resolve`), not by this function.
     """
     name = host.strip().lower().rstrip(".")
     if name.startswith("[") and name.endswith("]"):
@@ -89,11 +94,7 @@ def is_private_host(host: str) -> bool:
     if name == "localhost" or name.endswith(".localhost"):
         return True
     address = _ip_literal(name)
-    if address is None:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+    return address is not None and blocked_reason(address) is not None
 
 
 def _ip_literal(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
