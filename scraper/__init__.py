@@ -14,7 +14,7 @@ from scraper.errors import (
     NotAQAPageError,
     ScraperError,
 )
-from scraper.extract import extract, extract_page
+from scraper.extract.api import extract, extract_page
 from scraper.models import Answer, Author, PageRecord, Question, RecordWarning, Source
 from scraper.page import RawPage
 from scraper.settings import Settings

@@ -23,7 +23,7 @@ from scraper.extract.partial import PartialPage
 from scraper.extract.textrender import EXTRACTOR_NAME, extract_text_render
 from scraper.models import Answer, Author, ExtractorInfo, PageRecord, Question, RecordWarning, Review, Source
 from scraper.page import RawPage
-from scraper.sites import GENERIC, SiteProfile, detect_site, get_site
+from scraper.sites import CHOICE, GENERIC, SiteProfile, detect_site, get_site
 
 __all__ = ["Explained", "extract", "extract_page", "extract_page_explained"]
 
@@ -138,7 +138,7 @@ def _review(partial: PartialPage) -> Review | None:
 
 
 def _from_html(page: RawPage, site: SiteProfile | None) -> Explained:
-    result = extract_html(page, site)
+    result = extract_html(page, CHOICE, site)
     merged, found = result.merged, result.merged.page
     warnings = [RecordWarning(code=code, message=message) for code, message in merged.warnings]
     title = _line(found.title)

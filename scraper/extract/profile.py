@@ -1,5 +1,9 @@
 """What a site adapter declares: how to recognise the site and the site's own words.
 
+It lives in the extraction toolkit, not beside the adapters, so dependencies point
+one way: adapters (``scraper.sites``) use the toolkit, and the pipeline is handed
+the adapters (:class:`SiteChoice`) instead of importing them.
+
 An adapter is mostly data: URL patterns, content signatures, the footer that
 ends the answers, the specialty vocabulary of its authors, the elements inside
 a post body that are the site's and not the author's.  Where data is not
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
     from scraper.extract.html.document import HtmlDocument
     from scraper.extract.partial import PartialPage
 
-__all__ = ["ANSWERS_HEADING", "BodyExclusion", "SiteProfile"]
+__all__ = ["ANSWERS_HEADING", "BodyExclusion", "SiteChoice", "SiteProfile"]
 
 # "Doctor Answers 5", "5 Answers", "Answers (5)", "Expert answers: 5".
 ANSWERS_HEADING = re.compile(
@@ -149,3 +153,16 @@ class SiteProfile:
                     break
         return first
 
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """What the HTML pipeline is handed about the adapters, so it never imports them.
+
+    ``detect_html`` names an HTML page's site from its URL, its markup, or its
+    visible text (a callable, computed only if needed); ``generic`` is the
+    adapter for text layouts of no known site.
+    """
+
+    generic: SiteProfile
+    detect_html: Callable[[str | None, HtmlElement, Callable[[], str] | None], SiteProfile]

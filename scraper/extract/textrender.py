@@ -23,9 +23,9 @@ from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_autho
 from scraper.extract.clean import _clean
 from scraper.extract.dates import parse_date
 from scraper.extract.numbers import count_from_text
+from scraper.extract.profile import ANSWERS_HEADING, SiteProfile
 from scraper.extract.vocabulary import SpecialtyVocabulary
 from scraper.models import Answer, Author, Question, RecordWarning
-from scraper.sites import ANSWERS_HEADING, SiteProfile
 
 __all__ = ["EXTRACTOR_NAME", "ExtractedPage", "extract_text_render"]
 

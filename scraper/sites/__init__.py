@@ -15,9 +15,9 @@ from importlib import import_module
 from lxml.html import HtmlElement
 
 from scraper.errors import UnknownSiteError
-from scraper.sites.base import ANSWERS_HEADING, SiteProfile
+from scraper.extract.profile import ANSWERS_HEADING, SiteChoice, SiteProfile
 
-__all__ = ["ANSWERS_HEADING", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "discoverable", "get_site"]
+__all__ = ["ANSWERS_HEADING", "CHOICE", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "discoverable", "get_site"]
 
 # Every sub-package is an adapter; the generic one is tried last.
 _ADAPTERS = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.ispkg), key=lambda n: (n == "generic", n))
@@ -82,3 +82,7 @@ def detect_html_site(url: str | None, root: HtmlElement, visible_text: Callable[
         text = visible_text()
         found = next((site for site in SITES.values() if site.matches_text(text)), None)
     return found or GENERIC
+
+
+CHOICE = SiteChoice(generic=GENERIC, detect_html=detect_html_site)
+"""The adapters as the extraction pipeline is handed them (it does not import this package)."""

@@ -18,9 +18,9 @@ from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_i
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.visible import element_text, link_targets, render_page
 from scraper.extract.partial import Merged, PartialAnswer, PartialPage, merge
+from scraper.extract.profile import SiteChoice, SiteProfile
 from scraper.extract.textrender import extract_text_render
 from scraper.page import RawPage
-from scraper.sites import GENERIC, SiteProfile, detect_html_site
 
 __all__ = ["HtmlExtraction", "extract_html"]
 
@@ -49,8 +49,8 @@ def _visible_text(doc: HtmlDocument) -> str:
     return text  # type: ignore[return-value]
 
 
-def _visible_partial(doc: HtmlDocument, site: SiteProfile, can_lead: bool) -> PartialPage | None:
-    profile = site if site.text_layout else GENERIC
+def _visible_partial(doc: HtmlDocument, site: SiteProfile, generic: SiteProfile, can_lead: bool) -> PartialPage | None:
+    profile = site if site.text_layout else generic
     try:
         page = extract_text_render(_visible_text(doc), profile)
     except NotAQAPageError:
@@ -96,13 +96,13 @@ def _page_title(doc: HtmlDocument) -> str | None:
     return None
 
 
-def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtraction:
-    """Run every strategy on one parsed page and merge their findings.
+def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = None) -> HtmlExtraction:
+    """Run every strategy on one parsed page and merge their findings (``site`` forced, else detected by ``sites``).
 
     Raises :class:`NotAQAPageError` when no strategy finds a question.
     """
     doc = parse_html(page.body, page.encoding, page.url)
-    site = site or detect_html_site(doc.url, doc.root, lambda: _visible_text(doc))
+    site = site or sites.detect_html(doc.url, doc.root, lambda: _visible_text(doc))
     partials: list[PartialPage | None] = []
     partials.append(site.page_extractor(doc) if site.page_extractor else None)
     partials.append(_meta_partial(doc, site))
@@ -117,7 +117,7 @@ def extract_html(page: RawPage, site: SiteProfile | None = None) -> HtmlExtracti
     is_review = any(p.kind == "review" for p in found)
     others_have_answers = any(p.answers for p in found)
     if not is_review and (site.text_layout or not others_have_answers):
-        found.append(_visible_partial(doc, site, can_lead=site.text_layout or not others_have_answers))  # type: ignore[arg-type]
+        found.append(_visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers))  # type: ignore[arg-type]
     found = [p for p in found if p is not None]
     if not any(p.kind for p in found):
         deep = any(code == "nesting_too_deep" for code, _ in doc.notes)

@@ -9,7 +9,7 @@ Facts: tests/fixtures/html/discourse-ionic-177814.
 
 from __future__ import annotations
 
-from scraper.sites.base import SiteProfile
+from scraper.extract.profile import SiteProfile
 
 __all__ = ["SITE"]
 

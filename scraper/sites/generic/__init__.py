@@ -6,7 +6,7 @@ The fallback adapter: no URL patterns, no site rules.  Records it makes have
 
 from __future__ import annotations
 
-from scraper.sites.base import SiteProfile
+from scraper.extract.profile import SiteProfile
 
 __all__ = ["SITE"]
 

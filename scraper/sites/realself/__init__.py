@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from scraper.extract.profile import SiteProfile
 from scraper.extract.vocabulary import SpecialtyVocabulary, load_word_list
-from scraper.sites.base import SiteProfile
 from scraper.sites.realself.review import review_extractor
 
 __all__ = ["SITE"]

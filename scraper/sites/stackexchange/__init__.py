@@ -16,7 +16,7 @@ from lxml.html import HtmlElement
 
 from scraper.extract.html.document import HtmlDocument
 from scraper.extract.html.select import class_tokens
-from scraper.sites.base import SiteProfile
+from scraper.extract.profile import SiteProfile
 
 __all__ = ["SITE"]
 
