@@ -30,7 +30,6 @@ import fcntl
 import json
 import os
 import sqlite3
-import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -544,7 +543,3 @@ def _run_row(worker: str, started: str, finished: str | None, stats: str | None)
     outcome = data.get("outcome", "finished") if finished else None
     return {"worker": worker, "started_at": started, "finished_at": finished,
             "pages_fetched": data.get("pages_fetched"), "outcome": outcome}
-
-
-def now_epoch() -> float:
-    return time.time()

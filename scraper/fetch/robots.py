@@ -27,7 +27,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -61,7 +61,6 @@ class _Entry:
     expires_at: float
     reason: str
     parser: Protego | None = None
-    sitemaps: list[str] = field(default_factory=list)
 
 
 class RobotsCache:
@@ -113,11 +112,6 @@ class RobotsCache:
         delays = _delays(entry.parser, self._token)
         return max(delays) if delays else None
 
-    def sitemaps(self, host: str) -> list[str]:
-        """Sitemap URLs the host's robots.txt lists (empty until it is fetched)."""
-        entry = self._entries.get(_key(host))
-        return list(entry.sitemaps) if entry is not None else []
-
     def explain(self, host: str) -> str | None:
         """Why the host is treated as it is (for logs and failure details); None before its robots.txt."""
         entry = self._entries.get(_key(host))
@@ -145,10 +139,9 @@ class RobotsCache:
         if result.failure is None and status is not None and 200 <= status < 300:
             try:
                 parser = Protego.parse(_decode(result.body))
-                sitemaps = list(parser.sitemaps)
             except Exception as exc:  # noqa: BLE001 - an unparsable robots.txt has no usable rules
                 return _Entry("allow_all", now + self._ttl, f"unparsable robots.txt ({type(exc).__name__}: {exc}); everything allowed")
-            return _Entry("rules", now + self._ttl, f"robots.txt rules ({result.final_url or result.url})", parser, sitemaps)
+            return _Entry("rules", now + self._ttl, f"robots.txt rules ({result.final_url or result.url})", parser)
         why = f"HTTP {status}" if status is not None else (result.detail or result.failure or "no answer")
         return _Entry("allow_all", now + self._ttl, f"no usable robots.txt ({why}); everything allowed")
 

@@ -49,7 +49,6 @@ def test_rules_for_our_token_are_used_and_fetched_once() -> None:
     assert loader.asked == ["https://example.com/robots.txt"]
     assert cache.crawl_delay("example.com:443") == 2.5
     assert cache.crawl_delay("https://example.com/anything") == 2.5
-    assert cache.sitemaps("example.com:443") == ["https://example.com/sitemap.xml"]
 
 
 def test_another_agent_falls_under_the_star_group() -> None:
