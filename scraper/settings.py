@@ -54,6 +54,8 @@ class Settings(BaseModel):
     asked again; doubles with each failure in a row, up to ROBOTS_RETRY_BACKOFF_MAX.  Meanwhile the
     host's URLs fail as ``robots_unavailable`` (temporary), not ``robots_disallowed``."""
     ROBOTS_RETRY_BACKOFF_MAX: float = Field(600.0, ge=0)
+    ROBOTSTXT_CACHE_TTL: float = Field(24 * 3600.0, gt=0)
+    """Seconds a host's robots.txt (or its absence) is trusted before it is asked again."""
 
     # Transport
     DOWNLOAD_TIMEOUT: float = Field(30.0, gt=0)
@@ -134,6 +136,11 @@ class Settings(BaseModel):
     # Several workers on one shared (PostgreSQL) state
     LEASE_TIMEOUT: float = Field(600.0, gt=0)
     """Seconds a worker may hold a leased URL; after that another worker may take it (the holder died)."""
+    STATE_POLL_INTERVAL: float = Field(0.05, gt=0)
+    """Seconds a crawl worker waits before asking the state again when nothing is due but work remains."""
+    STATE_PREFETCH: int = Field(8, ge=1)
+    """PostgreSQL: URLs leased at once where the host allows several in flight (fewer round trips;
+    leased URLs count as in flight, so politeness holds)."""
     WORKER_NAME: str = ""
     """This worker's name in a shared state; default ``HOST:OUTPUT-PATH`` (or ``HOST:pPID`` with no output).
     A worker restarted under the same name writes the records it had stored but not yet written."""
@@ -141,6 +148,10 @@ class Settings(BaseModel):
     # Output
     LOG_INTERVAL: float = Field(10.0, gt=0)
     """Seconds between progress lines when not on a terminal."""
+    FLUSH_INTERVAL: float = Field(0.5, ge=0)
+    """A crawl writes stored records to its outputs at least this often (seconds)..."""
+    FLUSH_RECORDS: int = Field(64, ge=1)
+    """... or as soon as this many are waiting, whichever comes first (each flush is fsynced)."""
 
     @field_validator("INCLUDE", "EXCLUDE")
     @classmethod

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +41,6 @@ _log = logging.getLogger(__name__)
 _TRANSIENT = frozenset(("timeout", "connection_error", "rate_limited", "bot_wall", "robots_unavailable", "host_parked"))
 # The failure kind of a page whose fetch or processing raised something unforeseen.
 INTERNAL_ERROR = "internal_error"
-_FLUSH_EVERY = 0.5  # seconds between output flushes
-_FLUSH_RECORDS = 64
 
 
 @dataclass
@@ -200,7 +198,8 @@ class Crawler:
         self._flush(force=True)
 
     def _flush(self, force: bool = False) -> None:
-        if not force and self._unflushed < _FLUSH_RECORDS and time.monotonic() - self._last_flush < _FLUSH_EVERY:
+        if (not force and self._unflushed < self.settings.FLUSH_RECORDS
+                and time.monotonic() - self._last_flush < self.settings.FLUSH_INTERVAL):
             return
         for output in self.outputs:
             seq, _ = self._positions[output.path]

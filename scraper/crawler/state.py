@@ -199,7 +199,10 @@ def open_state(state: str | os.PathLike[str], settings: Settings | None = None, 
         from scraper.crawler.state_postgres import PostgresStateStore
 
         return PostgresStateStore(str(state), settings=settings, worker=worker, lock=lock).open()
-    return StateStore(state, lock=lock).open(read_only=read_only)
+    store = StateStore(state, lock=lock)
+    if settings is not None:
+        store.poll_interval = settings.STATE_POLL_INTERVAL
+    return store.open(read_only=read_only)
 
 
 class StateStore:
@@ -212,7 +215,7 @@ class StateStore:
     """
 
     poll_interval = 0.05
-    """Seconds a worker waits when nothing is due but pages are still in flight."""
+    """Seconds a worker waits when nothing is due but pages are still in flight (STATE_POLL_INTERVAL)."""
 
     def __init__(self, path: str | os.PathLike[str], *, lock: bool = True) -> None:
         self.path = Path(path)

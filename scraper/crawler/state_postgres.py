@@ -139,11 +139,6 @@ def default_worker_name(output: str | None) -> str:
 class PostgresStateStore:
     """The shared state of a crawl run by several workers (see the module docstring)."""
 
-    poll_interval = 0.05
-    """Seconds a worker waits when no host is ready but work remains (here or at other workers)."""
-    prefetch = 8
-    """URLs leased at once where the host allows several in flight: fewer round trips, and less
-    contention on a host's row (leased URLs count as in flight, so politeness holds)."""
 
     def __init__(self, dsn: str, *, settings: Settings | None = None, worker: str = "", lock: bool = True) -> None:
         from scraper.settings import Settings
@@ -152,6 +147,9 @@ class PostgresStateStore:
         self.dsn = dsn
         self.worker = worker or default_worker_name(None)
         self.lease_timeout = settings.LEASE_TIMEOUT
+        self.poll_interval = settings.STATE_POLL_INTERVAL
+        """Seconds a worker waits when no host is ready but work remains (here or at other workers)."""
+        self.prefetch = settings.STATE_PREFETCH
         self.per_host = settings.CONCURRENT_REQUESTS_PER_DOMAIN
         self.delayed = settings.DOWNLOAD_DELAY > 0
         self._lock_wanted = lock

@@ -37,12 +37,10 @@ from scraper.fetch.result import FetchResult
 from scraper.fetch.urls import host_key
 from scraper.settings import Settings
 
-__all__ = ["ROBOTS_MAXSIZE", "ROBOTS_TTL", "RobotsCache", "RobotsLoader", "RobotsVerdict", "robots_token", "robots_url"]
+__all__ = ["ROBOTS_MAXSIZE", "RobotsCache", "RobotsLoader", "RobotsVerdict", "robots_token", "robots_url"]
 
 ROBOTS_MAXSIZE = 500 * 1024
 """Bytes of robots.txt that are read; the rest is ignored (Google's limit)."""
-ROBOTS_TTL = 24 * 3600.0
-"""Seconds a fetched robots.txt is trusted before it is fetched again."""
 
 RobotsLoader = Callable[[str], Awaitable[FetchResult]]
 """Fetches a robots.txt URL; must never raise for network or HTTP problems."""
@@ -71,13 +69,13 @@ class RobotsCache:
         settings: Settings,
         loader: RobotsLoader,
         *,
-        ttl: float = ROBOTS_TTL,
+        ttl: float | None = None,
         error_ttl: float | None = None,
         error_ttl_max: float | None = None,
     ) -> None:
         self._loader = loader
         self._token = robots_token(settings.USER_AGENT)
-        self._ttl = ttl
+        self._ttl = settings.ROBOTSTXT_CACHE_TTL if ttl is None else ttl
         self._error_ttl = settings.ROBOTS_RETRY_BACKOFF if error_ttl is None else error_ttl
         self._error_ttl_max = settings.ROBOTS_RETRY_BACKOFF_MAX if error_ttl_max is None else error_ttl_max
         self._entries: dict[str, _Entry] = {}
