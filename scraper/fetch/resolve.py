@@ -44,6 +44,7 @@ import anyio
 import httpcore
 import httpx
 
+from scraper.errors import BlockedAddressError, FetchRefusedError
 from scraper.fetch.addresses import blocked_reason  # re-exported: the rule lives there, shared with urls.py
 
 __all__ = [
@@ -57,17 +58,6 @@ __all__ = [
 
 ALLOW_PRIVATE_EXTENSION = "scraper.allow_private"
 """Request extension: True lets the request connect to loopback, private and other local addresses."""
-
-class BlockedAddressError(Exception):
-    """A host name resolved to an address the request may not connect to (raised before connecting)."""
-
-    def __init__(self, host: str, port: int, blocked: list[tuple[str, str]]) -> None:
-        self.host = host
-        self.port = port
-        self.blocked = blocked
-        """(address, why) for each refused address."""
-        shown = ", ".join(f"{address} ({why})" for address, why in blocked[:4])
-        super().__init__(f"{host} resolves to {shown}, not a public address")
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -198,7 +188,10 @@ def _transport_with_backend(backend: httpcore.AsyncNetworkBackend, *, http2: boo
     transport = httpx.AsyncHTTPTransport(http2=http2, limits=limits, trust_env=False)
     if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
         # Refuse to run unguarded if httpx ever changes where its transport keeps the pool.
-        raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps an httpcore pool in _pool; the address guard cannot be installed")
+        raise FetchRefusedError(
+            f"httpx {httpx.__version__}'s AsyncHTTPTransport no longer keeps an httpcore pool in _pool, so the "
+            "address guard cannot be installed; install the httpx range qa-scraper declares (pip install 'httpx<0.30')"
+        )
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=httpx.create_ssl_context(verify=True, trust_env=False),
         max_connections=limits.max_connections,

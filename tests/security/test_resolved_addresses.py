@@ -284,3 +284,21 @@ def test_each_resolved_address_is_tried_in_turn(server: LocalServer, names) -> N
     names({"dual.example": ["::1", "127.0.0.1"]})
     [result] = fetch_all(quick_settings(ROBOTSTXT_OBEY=False, DNS_ALLOW_PRIVATE=True), f"http://dual.example:{server.port}/page")
     assert result.ok and result.body == PAGE.encode()
+
+
+def test_the_guard_is_installed_where_this_httpx_keeps_its_pool() -> None:
+    """The guard replaces httpx's private ``AsyncHTTPTransport._pool``; pyproject pins the httpx range it works with.
+
+    If a new httpx moves the pool, building the transport must refuse (a FetchRefusedError naming
+    the pin), never run unguarded; this test is what fails first when that happens.
+    """
+    import httpcore
+    import httpx
+
+    from scraper.fetch.resolve import _transport_with_backend
+
+    backend = httpcore.AnyIOBackend()
+    transport = _transport_with_backend(backend, http2=False, limits=httpx.Limits())
+    pool = transport._pool
+    assert isinstance(pool, httpcore.AsyncConnectionPool)
+    assert pool._network_backend is backend
