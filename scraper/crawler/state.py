@@ -30,18 +30,18 @@ import fcntl
 import json
 import os
 import sqlite3
-import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from scraper.crawler.state_sql import RESPONSE_BATCH, SharedQueries, StoredResponse, UrlState, pack_body, status_report
 from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateError, StateStoreError
 
 if TYPE_CHECKING:
     from scraper.settings import Settings
 
 __all__ = [
+    "RESPONSE_BATCH",
     "CrawlLockedError",
     "CrawlState",
     "StateStore",
@@ -118,7 +118,6 @@ CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);
 """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
-RESPONSE_BATCH = 100  # stored responses read at a time by responses(): bodies can be megabytes each
 
 
 def state_error(exc: BaseException) -> StateStoreError | None:
@@ -128,29 +127,6 @@ def state_error(exc: BaseException) -> StateStoreError | None:
         return StateStoreError(f"the crawl's state database failed ({detail}); nothing committed is lost: "
                                "run the same command again to resume")
     return None
-
-
-@dataclass
-class UrlState:
-    url: str
-    host: str
-    depth: int
-    state: str
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    record_version: int
-    fetch_count: int
-
-
-@dataclass
-class StoredResponse:
-    url: str
-    fetched_at: str
-    status: int | None
-    final_url: str | None
-    headers: dict[str, str]
-    body: bytes
 
 
 class CrawlState(Protocol):
@@ -205,7 +181,7 @@ def open_state(state: str | os.PathLike[str], settings: Settings | None = None, 
     return store.open(read_only=read_only)
 
 
-class StateStore:
+class StateStore(SharedQueries):
     """The SQLite state of one crawl. Use as a context manager: it takes the crawl lock.
 
     One process owns the file (the lock), so a lease is an in-memory set: a URL
@@ -334,6 +310,9 @@ class StateStore:
         assert self.db is not None, "open the StateStore first"
         return self.db
 
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._db.execute(query, params).fetchall()
+
     def transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
@@ -398,19 +377,6 @@ class StateStore:
         """Is there anything queued or in flight, i.e. may more work still appear?"""
         return self._db.execute("SELECT 1 FROM urls WHERE state='queued' LIMIT 1").fetchone() is not None
 
-    def seed_hosts(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT DISTINCT host FROM urls WHERE depth=0")}
-
-    def queued_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM urls WHERE state='queued'").fetchone()[0])
-
-    def get(self, url: str) -> UrlState | None:
-        row = self._db.execute(
-            "SELECT url, host, depth, state, etag, last_modified, content_hash, record_version, fetch_count FROM urls WHERE url=?",
-            (url,),
-        ).fetchone()
-        return UrlState(*row) if row else None
-
     # --- results -----------------------------------------------------------------------
 
     def mark_fetched(
@@ -438,28 +404,8 @@ class StateStore:
     def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-            (url, fetched_at, status, final_url, json.dumps(headers), zlib.compress(body, 6)),
+            (url, fetched_at, status, final_url, json.dumps(headers), pack_body(body)),
         )
-
-    def responses(self) -> Iterator[StoredResponse]:
-        """Every stored response, read in batches: memory stays flat, and the caller may write between them."""
-        last = 0
-        while True:
-            rows = self._db.execute(
-                "SELECT rowid, url, fetched_at, status, final_url, headers, body FROM responses WHERE rowid > ? "
-                "ORDER BY rowid LIMIT ?", (last, RESPONSE_BATCH),
-            ).fetchall()
-            for last, url, fetched_at, status, final_url, headers, body in rows:
-                yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
-            if len(rows) < RESPONSE_BATCH:
-                return
-
-    def latest_record(self, url: str) -> tuple[int, str, str] | None:
-        """(version, record JSON, content key) of the URL's newest record."""
-        row = self._db.execute(
-            "SELECT version, record, content_key FROM records WHERE url=? ORDER BY version DESC LIMIT 1", (url,)
-        ).fetchone()
-        return (int(row[0]), row[1], row[2]) if row else None
 
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
         """Store a new record version, queued for output; returns its version."""
@@ -504,15 +450,9 @@ class StateStore:
         cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (started_at,))
         return int(cursor.lastrowid or 0)
 
-    def finish_run(self, run_id: int, finished_at: str, stats: dict[str, Any]) -> None:
-        self._db.execute("UPDATE runs SET finished_at=?, stats=? WHERE id=?", (finished_at, json.dumps(stats), run_id))
-
-    def counts(self) -> dict[str, int]:
-        return {state: int(n) for state, n in self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state")}
-
     def status(self) -> dict[str, Any]:
         """What ``scraper status`` shows: URLs by state, in flight, records, recent runs."""
-        return _status(self.counts(), {"this process": len(self._leased)} if self._leased else {},
+        return status_report(self.counts(), {"this process": len(self._leased)} if self._leased else {},
                        int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]),
                        self._db.execute("SELECT '', started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 5").fetchall())
 
@@ -529,20 +469,3 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _status(counts: dict[str, int], leases: dict[str, int], records: int, runs: list[Any]) -> dict[str, Any]:
-    return {
-        "urls": counts,
-        "leases": leases,
-        "records": records,
-        "runs": [_run_row(worker, started, finished, stats) for worker, started, finished, stats in runs],
-    }
-
-
-def _run_row(worker: str, started: str, finished: str | None, stats: str | None) -> dict[str, Any]:
-    data = json.loads(stats) if stats else {}
-    # Runs stored before outcomes were recorded ended normally if they have stats at all.
-    outcome = data.get("outcome", "finished") if finished else None
-    return {"worker": worker, "started_at": started, "finished_at": finished,
-            "pages_fetched": data.get("pages_fetched"), "outcome": outcome}

@@ -36,12 +36,11 @@ import json
 import os
 import socket
 import time
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scraper.crawler.state import RESPONSE_BATCH, CrawlLockedError, StoredResponse, UrlState, _status
-from scraper.errors import ScraperError
+from scraper.crawler.state_sql import URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
+from scraper.errors import CrawlLockedError, MissingExtraError, StateError, StateStoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -127,7 +126,6 @@ CREATE TABLE runs (
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_URL_COLUMNS = "url, host, depth, state, etag, last_modified, content_hash, record_version, fetch_count"
 
 
 def default_worker_name(output: str | None) -> str:
@@ -136,8 +134,11 @@ def default_worker_name(output: str | None) -> str:
     return f"{socket.gethostname()}:{where}"
 
 
-class PostgresStateStore:
+class PostgresStateStore(SharedQueries):
     """The shared state of a crawl run by several workers (see the module docstring)."""
+
+    placeholder = "%s"
+    response_key = "id"
 
 
     def __init__(self, dsn: str, *, settings: Settings | None = None, worker: str = "", lock: bool = True) -> None:
@@ -163,11 +164,11 @@ class PostgresStateStore:
         try:
             import psycopg
         except ImportError:
-            raise ScraperError("a postgresql:// state needs psycopg: pip install 'qa-scraper[postgres]'") from None
+            raise MissingExtraError("a postgresql:// state needs psycopg: pip install 'qa-scraper[postgres]'") from None
         try:
             self.db = psycopg.connect(self.dsn, autocommit=True, application_name="scraper")
         except psycopg.OperationalError as exc:
-            raise ScraperError(f"cannot connect to the state database: {str(exc).strip()}") from None
+            raise StateStoreError(f"cannot connect to the state database: {str(exc).strip()}") from None
         if self._lock_wanted:
             self._take_lock()
         self._migrate()
@@ -208,7 +209,7 @@ class PostgresStateStore:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             version = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
-                raise ScraperError(f"the state database was written by a newer scraper (state schema {version}); upgrade scraper")
+                raise StateError(f"the state database was written by a newer scraper (state schema {version}); upgrade scraper")
             for script in _MIGRATIONS[version:]:
                 self._db.execute(script)
             self._db.execute(
@@ -223,6 +224,10 @@ class PostgresStateStore:
     def _db(self) -> psycopg.Connection[Any]:
         assert self.db is not None, "open the PostgresStateStore first"
         return self.db
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        cursor = self._db.execute(self._sql(query), params)
+        return cursor.fetchall() if cursor.description is not None else []
 
     def _one(self, query: str, params: Any = None) -> Any:
         return self._db.execute(query, params).fetchone()
@@ -294,7 +299,7 @@ class PostgresStateStore:
             rows = self._db.execute(
                 f"UPDATE urls SET state='leased', leased_by=%s, lease_until=clock_timestamp() + make_interval(secs => %s) "
                 f"WHERE url IN (SELECT url FROM urls WHERE host=%s AND state='queued' ORDER BY seq LIMIT %s "
-                f"FOR UPDATE SKIP LOCKED) RETURNING {_URL_COLUMNS}, seq",
+                f"FOR UPDATE SKIP LOCKED) RETURNING {URL_COLUMNS}, seq",
                 (self.worker, self.lease_timeout, host, take),
             ).fetchall()
             active += len(rows)
@@ -387,16 +392,6 @@ class PostgresStateStore:
             "SELECT EXISTS (SELECT 1 FROM urls WHERE state = 'queued') OR EXISTS (SELECT 1 FROM urls WHERE state = 'leased')"
         )[0])
 
-    def seed_hosts(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT DISTINCT host FROM urls WHERE depth=0")}
-
-    def queued_count(self) -> int:
-        return int(self._one("SELECT count(*) FROM urls WHERE state='queued'")[0])
-
-    def get(self, url: str) -> UrlState | None:
-        row = self._one(f"SELECT {_URL_COLUMNS} FROM urls WHERE url=%s", (url,))
-        return UrlState(*row) if row else None
-
     # --- results -----------------------------------------------------------------------
 
     def mark_fetched(
@@ -425,27 +420,8 @@ class PostgresStateStore:
             "INSERT INTO responses (url, fetched_at, status, final_url, headers, body) VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (url) DO UPDATE SET fetched_at=EXCLUDED.fetched_at, status=EXCLUDED.status, "
             "final_url=EXCLUDED.final_url, headers=EXCLUDED.headers, body=EXCLUDED.body",
-            (url, fetched_at, status, final_url, json.dumps(headers), zlib.compress(body, 1)),
+            (url, fetched_at, status, final_url, json.dumps(headers), pack_body(body)),
         )
-
-    def responses(self) -> Iterator[StoredResponse]:
-        """Every stored response, in batches (no open cursor between them: the caller writes on this connection)."""
-        last = 0
-        while True:
-            with self._db.cursor() as cursor:
-                rows = cursor.execute(
-                    "SELECT id, url, fetched_at, status, final_url, headers, body FROM responses WHERE id > %s "
-                    "ORDER BY id LIMIT %s", (last, RESPONSE_BATCH),
-                ).fetchall()
-            for last, url, fetched_at, status, final_url, headers, body in rows:
-                yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), zlib.decompress(body))
-            if len(rows) < RESPONSE_BATCH:
-                return
-
-    def latest_record(self, url: str) -> tuple[int, str, str] | None:
-        """(version, record JSON, content key) of the URL's newest record."""
-        row = self._one("SELECT version, record, content_key FROM records WHERE url=%s ORDER BY version DESC LIMIT 1", (url,))
-        return (int(row[0]), row[1], row[2]) if row else None
 
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
         """Store a new record version, queued for this worker's outputs; returns its version."""
@@ -494,15 +470,9 @@ class PostgresStateStore:
     def start_run(self, started_at: str) -> int:
         return int(self._one("INSERT INTO runs (worker, started_at) VALUES (%s, %s) RETURNING id", (self.worker, started_at))[0])
 
-    def finish_run(self, run_id: int, finished_at: str, stats: dict[str, Any]) -> None:
-        self._db.execute("UPDATE runs SET finished_at=%s, stats=%s WHERE id=%s", (finished_at, json.dumps(stats), run_id))
-
-    def counts(self) -> dict[str, int]:
-        return {state: int(n) for state, n in self._db.execute("SELECT state, count(*) FROM urls GROUP BY state")}
-
     def status(self) -> dict[str, Any]:
         """What ``scraper status`` shows: URLs by state, leases by worker, records, recent runs."""
         leases = {worker: int(n) for worker, n in self._db.execute(
             "SELECT leased_by, count(*) FROM urls WHERE state='leased' GROUP BY leased_by ORDER BY leased_by")}
         runs = self._db.execute("SELECT worker, started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 10").fetchall()
-        return _status(self.counts(), leases, int(self._one("SELECT count(*) FROM records")[0]), runs)
+        return status_report(self.counts(), leases, int(self._one("SELECT count(*) FROM records")[0]), runs)
