@@ -19,34 +19,37 @@ import click
 from scraper._version import __version__
 from scraper.errors import ExtractionError, ScraperError, exit_code
 from scraper.extract.api import Explained, extract_page_explained
-from scraper.fetch.files import MAX_FILE_SIZE, iter_files
+from scraper.fetch.files import iter_files
 from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
 from scraper.output import AtomicTextFile
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
-from scraper.settings import compile_pattern
+from scraper.settings import Settings, compile_pattern, parse_setting_assignments
 from scraper.sites import SITES, discoverable
 
 __all__ = ["main"]
 
-def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None) -> Iterator[tuple[str, RawPage | None, str | None]]:
+def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None,
+           settings: Settings) -> Iterator[tuple[str, RawPage | None, str | None]]:
     """(label, raw page or None, problem or None) for every input, archives opened record by record."""
     from scraper.fetch.archive import is_archive_path, iter_archive
 
+    limit = settings.EXTRACT_MAXSIZE
     for path in paths:
         if path == "-":
-            body = sys.stdin.buffer.read(MAX_FILE_SIZE + 1)  # bounded like a file: never the whole of an endless pipe
-            if len(body) > MAX_FILE_SIZE:
-                yield path, None, f"too_large: standard input is over the {MAX_FILE_SIZE}-byte limit"
+            body = sys.stdin.buffer.read(limit + 1)  # bounded like a file: never the whole of an endless pipe
+            if len(body) > limit:
+                yield path, None, f"too_large: standard input is over the {limit}-byte limit (EXTRACT_MAXSIZE)"
             else:
                 yield path, RawPage(body=body, kind="stdin", path="-", url=url), None
             continue
-        for name, result in iter_files([path]):
+        for name, result in iter_files([path], max_size=limit):
             if result.failure is not None:
                 yield name, None, result.detail or result.failure
             elif is_archive_path(name):
-                yield from _archive_pages(name, iter_archive(name, url_pattern=url_pattern))
+                records = iter_archive(name, url_pattern=url_pattern, max_record_size=settings.DOWNLOAD_MAXSIZE)
+                yield from _archive_pages(name, records)
             else:
                 yield name, RawPage(body=result.body, kind="file", path=name, url=url), None
 
@@ -89,11 +92,16 @@ def cli() -> None:
               help="With --engine dask: the partition format (default jsonl; parquet needs pyarrow).")
 @click.option("--workers", "n_workers", type=int,
               help="With --engine dask and no --scheduler: worker processes of the LocalCluster (default 2).")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE",
+              help="A setting, as for crawl: EXTRACT_MAXSIZE bounds files and stdin, DOWNLOAD_MAXSIZE WARC records.")
+@click.option("--config", type=click.Path(exists=True, dir_okay=False), help="A TOML file of settings (NAME = value).")
 def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool,
             url_pattern: str | None, engine: str, scheduler: str | None, output_format: str | None,
-            n_workers: int | None) -> None:
+            n_workers: int | None, assignments: tuple[str, ...], config: str | None) -> None:
     """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET file gives one per record)."""
     if engine == "dask":
+        if assignments or config:
+            raise click.UsageError("-s/--config are not read by --engine dask (its partitions use the default limits)")
         from scraper.distributed.cli import extract_with_dask
 
         sys.exit(extract_with_dask(paths, output, url_pattern=url_pattern, site=site, scheduler=scheduler,
@@ -108,9 +116,10 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
         raise click.UsageError(f"--url names one page but {len(paths)} inputs were given")
     if url_pattern is not None:
         compile_pattern(url_pattern, "--url-pattern")
+    settings = Settings.build(Settings.from_file(config) if config else {}, parse_setting_assignments(assignments))
     failed = pages = answers = 0
     with AtomicTextFile(output) as out:
-        for label, raw, problem in _pages(paths, url, url_pattern):
+        for label, raw, problem in _pages(paths, url, url_pattern, settings):
             record = None
             if problem is None and raw is not None:
                 try:

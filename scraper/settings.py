@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scraper._version import __version__
 from scraper.errors import PatternError, SettingsError
+from scraper.limits import DEFAULT_DOWNLOAD_MAXSIZE, DEFAULT_SITEMAP_MAXSIZE, MAX_EXTRACT_INPUT_SIZE
 
 __all__ = ["DEFAULT_USER_AGENT", "Settings", "SettingsError", "parse_setting_assignments"]
 
@@ -59,7 +60,7 @@ class Settings(BaseModel):
 
     # Transport
     DOWNLOAD_TIMEOUT: float = Field(30.0, gt=0)
-    DOWNLOAD_MAXSIZE: int = Field(20 * 1024 * 1024, ge=1024)
+    DOWNLOAD_MAXSIZE: int = Field(DEFAULT_DOWNLOAD_MAXSIZE, ge=1024)
     """Largest body accepted, after decompression (so a gzip bomb stops here too)."""
     HTTP2_ENABLED: bool = False
     HTTP_PROXY: str | None = None
@@ -110,7 +111,11 @@ class Settings(BaseModel):
     """Follow at most this many links of one page (in page order); 0 = no limit.
     A link farm of 500,000 anchors on one page otherwise floods the frontier and
     blocks the loop for many seconds; pages cut short are counted as ``links_capped``."""
-    SITEMAP_MAXSIZE: int = Field(50 * 1024 * 1024, ge=1024)
+    SITEMAP_MAXSIZE: int = Field(DEFAULT_SITEMAP_MAXSIZE, ge=1024)
+
+    # scraper extract
+    EXTRACT_MAXSIZE: int = Field(MAX_EXTRACT_INPUT_SIZE, ge=1024)
+    """Largest local file or standard input ``scraper extract`` reads (WARC records: DOWNLOAD_MAXSIZE)."""
 
     # Extraction of crawled pages
     EXTRACT_WORKERS: int = Field(0, ge=0)

@@ -208,3 +208,19 @@ def test_an_output_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> Non
     result = run("extract", str(SEED), "-o", str(tmp_path / "no-such-dir" / "out.jsonl"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "no-such-dir" in result.stderr
+
+
+def test_extract_takes_settings_like_crawl(tmp_path: Path) -> None:
+    """-s and --config as for crawl: EXTRACT_MAXSIZE bounds local files and stdin; unknown names are usage errors."""
+    seed = Path(SEED)
+    small = run("extract", str(seed), "-s", f"EXTRACT_MAXSIZE={seed.stat().st_size - 1}")
+    assert small.returncode == 1 and "over the" in small.stderr and small.stdout == ""
+    config = tmp_path / "scraper.toml"
+    config.write_text(f"EXTRACT_MAXSIZE = {seed.stat().st_size}\n", encoding="utf-8")
+    enough = run("extract", str(seed), "--config", str(config))
+    assert enough.returncode == 0 and len(records(enough.stdout)) == 1
+    piped = run("extract", "-", "-s", "EXTRACT_MAXSIZE=1024", stdin=seed.read_bytes())
+    assert piped.returncode == 1 and "EXTRACT_MAXSIZE" in piped.stderr
+    unknown = run("extract", str(seed), "-s", "NO_SUCH_SETTING=1")
+    assert unknown.returncode == 2 and "unknown setting 'NO_SUCH_SETTING'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr + piped.stderr + small.stderr

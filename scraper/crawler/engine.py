@@ -23,9 +23,9 @@ from contextlib import aclosing, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from scraper.crawler.extract_pool import ExtractPool, PageWork, worker_count
 from scraper.crawler.state import CrawlState, UrlState
 from scraper.crawler.versions import record_content_key, store_version
-from scraper.crawler.extract_pool import ExtractPool, PageWork, worker_count
 from scraper.errors import ExtractWorkerError
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.urls import host_key, normalize_url

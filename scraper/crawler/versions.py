@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any, Protocol
 
+from scraper.extract.clean import word_key
 from scraper.models import CrawlChange, PageRecord
 
 __all__ = ["RecordStore", "record_content_key", "store_version"]
@@ -32,7 +32,7 @@ def record_content_key(record: dict[str, Any]) -> str:
 
 
 def _answer_key(answer: dict[str, Any]) -> str:
-    return " ".join(re.findall(r"\w+", (answer.get("body") or "").lower()))[:120]
+    return word_key(answer.get("body"), 120)
 
 
 def new_answer_positions(record: dict[str, Any], previous: dict[str, Any] | None) -> list[int]:

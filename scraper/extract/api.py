@@ -8,14 +8,13 @@ fails validation is reported as an :class:`ExtractionError`, never a crash.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
 from scraper._version import __version__
 from scraper.errors import ExtractionError, ExtractorCrashError
-from scraper.extract.clean import clean_line, strip_template_junk
+from scraper.extract.clean import clean_line, scrub_controls, strip_template_junk
 from scraper.extract.decode import decode_bytes, gunzip_if_compressed
 from scraper.extract.html.document import HtmlDocument, looks_like_html
 from scraper.extract.html.pipeline import extract_html
@@ -39,28 +38,19 @@ class Explained:
     """The parsed page, for HTML input (a crawl reads its links from it without parsing again)."""
 
 
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-def _safe(value: str) -> str:
-    """No control characters (entities like &#7; or JSON escapes bring them) and no lone
-    surrogates (a JSON escape of half an emoji) ever reach a field."""
-    return _UNSAFE.sub(lambda m: "\ufffd" if "\ud800" <= m.group(0) <= "\udfff" else " ", value) if _UNSAFE.search(value) else value
-
-
 def _line(value: str | None) -> str | None:
-    return (clean_line(_safe(value)) or None) if value else None
+    return (clean_line(scrub_controls(value)) or None) if value else None
 
 
 def _url(value: str | None) -> str | None:
-    return _safe(value).strip() or None if value else None
+    return scrub_controls(value).strip() or None if value else None
 
 
 def _body(value: str | None) -> str | None:
     if not value:
         return None
     paragraphs = []
-    for paragraph in strip_template_junk(_safe(value).replace("\t", " ")).split("\n\n"):
+    for paragraph in strip_template_junk(scrub_controls(value).replace("\t", " ")).split("\n\n"):
         lines = [line.rstrip() for line in paragraph.split("\n") if line.strip()]
         if lines:
             paragraphs.append("\n".join(lines))

@@ -23,7 +23,9 @@ __all__ = [
     "is_chrome_line",
     "looks_like_code",
     "normalize_whitespace",
+    "scrub_controls",
     "strip_template_junk",
+    "word_key",
 ]
 
 # Delimited template expressions, as (opener, closer) pairs tried in this order.  The body
@@ -78,8 +80,16 @@ _TRAILING_TOGGLE = re.compile(
 _ODD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u00ad]")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 # C0/C1 controls except tab and newline.  (Lone surrogates never get here: text
-# is always decoded from bytes with errors replaced.)
+# is always decoded from bytes with errors replaced.)  Not scrub_controls' set, on
+# purpose: this one takes \r too.  Lines here are split on "\n" alone and clean_lines
+# hands them back as the original lines, so a \r left in would stay inside a line;
+# a page's markup keeps its \r (scrub_controls), which the HTML parser reads as a break.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# What scrub_controls replaces: C0 and C1 controls but tab, LF and CR; and lone surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_WORD = re.compile(r"\w+")
 _SPACE_RUN = re.compile(r"[^\S\n]+")
 # Every character str.split() and ``\s`` split at, but " " and "\n" (a test checks the list
 # against str.isspace over all of Unicode).
@@ -103,6 +113,31 @@ def normalize_whitespace(text: str) -> str:
         text = _CONTROL.sub(" ", _ZERO_WIDTH.sub("", text))
     # str.split() with no separator splits on every Unicode space, U+00A0 included.
     return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+
+
+def scrub_controls(text: str) -> str:
+    """``text`` with each control character a space and each lone surrogate U+FFFD; tab, CR and LF kept.
+
+    Why: entities (``&#7;``), JSON escapes and mislabelled bytes bring characters no
+    reader can see, that break a JSON Lines consumer or, as lone surrogates (half an
+    emoji escaped in JSON), cannot even be encoded as UTF-8.  A space keeps the words on
+    either side apart; U+FFFD is what a decoder puts for what it could not read.
+    """
+    if _UNSAFE.search(text) is None:
+        return text
+    return _LONE_SURROGATE.sub("\ufffd", _UNSAFE_CONTROL.sub(" ", text))
+
+
+def word_key(text: str | None, limit: int | None = None) -> str:
+    """The words of ``text`` lower-cased and joined by single spaces, cut at ``limit`` characters.
+
+    Why: the same answer or title seen twice (in two sources of one page, in two crawls
+    of it) differs in spacing, punctuation, case and markup leftovers, never in its words;
+    equal keys mean the same text.  ``limit`` keeps the key of a long body short where
+    its opening words are enough to tell it from the others.
+    """
+    key = " ".join(_WORD.findall((text or "").lower()))
+    return key if limit is None else key[:limit]
 
 
 def strip_template_junk(text: str, replacement: str = " ") -> str:

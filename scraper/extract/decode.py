@@ -7,24 +7,28 @@ archive in a batch from turning into a garbage record further down.
 from __future__ import annotations
 
 import codecs
-import zlib
 
 from charset_normalizer import from_bytes
 
-from scraper.errors import BinaryInputError, EmptyInputError
+from scraper.errors import BinaryInputError, DecompressedTooLargeError, DecompressionError, EmptyInputError
+from scraper.fetch.decompress import Decompressor, is_gzip
+from scraper.limits import MAX_EXTRACT_INPUT_SIZE
 
-__all__ = ["MAX_DECOMPRESSED_BYTES", "decode_bytes", "gunzip_if_compressed", "text_codec"]
+__all__ = ["BOMS", "HTML_BOMS", "MAX_DECOMPRESSED_BYTES", "decode_bom", "decode_bytes", "gunzip_if_compressed", "text_codec"]
 
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
-"""A gzip input may not expand past this (decompression bombs)."""
+MAX_DECOMPRESSED_BYTES = MAX_EXTRACT_INPUT_SIZE
+"""A gzip input may not expand past this (decompression bombs); the value lives in :mod:`scraper.limits`."""
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
+BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+"""Byte-order marks and the codec each announces; UTF-32's first, since UTF-32-LE's begins with UTF-16-LE's."""
+HTML_BOMS = BOMS[2:]
+"""The marks a browser honours (WHATWG Encoding has no UTF-32): ``FF FE 00 00`` opens a UTF-16 page there."""
 _MAGIC = {
     b"\x89PNG": "a PNG image",
     b"GIF8": "a GIF image",
@@ -42,23 +46,21 @@ _CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
 
 
 def _gunzip(data: bytes) -> bytes:
-    """Decompress gzip input, bounded; a stream cut short keeps what decompressed."""
-    inflater = zlib.decompressobj(wbits=31)
+    """Decompress gzip input, bounded, members one after another (as WARC segments have).
+
+    Lenient where the fetchers are strict: a page is worth reading as far as it goes, so a
+    stream cut short, or corrupt after some output, keeps what decompressed.
+    """
+    decoder = Decompressor("gzip", limit=MAX_DECOMPRESSED_BYTES)
     out = bytearray()
-    pending = data
     try:
-        while pending:
-            out += inflater.decompress(pending, MAX_DECOMPRESSED_BYTES + 1 - len(out))
-            if len(out) > MAX_DECOMPRESSED_BYTES:
-                raise BinaryInputError(
-                    f"gzip input expands past {MAX_DECOMPRESSED_BYTES // (1 << 20)} MiB: refused as a likely decompression bomb"
-                )
-            pending = inflater.unconsumed_tail
-            if inflater.eof:
-                # Concatenated members (as WARC segments have): go on with the next one.
-                pending = inflater.unused_data
-                inflater = zlib.decompressobj(wbits=31) if pending else inflater
-    except zlib.error as exc:
+        for piece in decoder.feed(data):
+            out += piece
+    except DecompressedTooLargeError:
+        raise BinaryInputError(
+            f"gzip input expands past {MAX_DECOMPRESSED_BYTES // (1 << 20)} MiB: refused as a likely decompression bomb"
+        ) from None
+    except DecompressionError as exc:
         if not out:
             raise BinaryInputError(f"gzip input could not be decompressed: {exc}") from exc
     return bytes(out)
@@ -85,7 +87,20 @@ def text_codec(label: str | None) -> str | None:
 
 def gunzip_if_compressed(data: bytes) -> bytes:
     """The decompressed bytes of a gzip input (bounded), else ``data`` unchanged."""
-    return _gunzip(data) if data[:2] == b"\x1f\x8b" else data
+    return _gunzip(data) if is_gzip(data) else data
+
+
+def decode_bom(data: bytes, boms: tuple[tuple[bytes, str], ...] = BOMS) -> tuple[str, str] | None:
+    """(text, codec) when ``data`` opens with one of ``boms``, decoded with replacement; else None.
+
+    Why a mark outranks every label: a declared charset is often wrong, but a BOM is
+    written by the program that encoded the bytes.  Text and HTML differ only in which
+    marks they honour (:data:`BOMS`, :data:`HTML_BOMS`).
+    """
+    for bom, codec in boms:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, errors="replace"), codec
+    return None
 
 
 def _describe_binary(data: bytes) -> str | None:
@@ -108,12 +123,10 @@ def decode_bytes(data: bytes, declared_encoding: str | None = None) -> str:
     cleanly, then UTF-8, then charset detection, then windows-1252 with
     replacement (never an exception for undecodable bytes).
     """
-    if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data)
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            text = data.decode(encoding, errors="replace")
-            return _check_text(text)
+    data = gunzip_if_compressed(data)
+    marked = decode_bom(data)
+    if marked is not None:
+        return _check_text(marked[0])
     if not data.strip():
         raise EmptyInputError("the input is empty")
     what = _describe_binary(data)

@@ -12,8 +12,9 @@ field came from is kept for ``scraper extract --explain``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
+
+from scraper.extract.clean import word_key
 
 __all__ = ["Merged", "PartialAnswer", "PartialPage", "merge"]
 
@@ -70,19 +71,16 @@ class Merged:
     warnings: list[tuple[str, str]]
 
 
-_WORDS = re.compile(r"\w+")
+_KEY_LENGTH = 80
+"""Characters of an answer's word key kept: its opening words tell it from the page's other answers."""
 # Warnings worth keeping from any source, not only from the one whose answers were used.
 _SITE_RULES = frozenset(("site-selectors", "meta"))
 _STRUCTURED = frozenset(("json-ld", "microdata", "rdfa"))
 _ALWAYS_KEPT = frozenset(("location_unsplit", "jsonld_repaired", "jsonld_unreadable"))
 
 
-def _fingerprint(text: str | None) -> str:
-    return " ".join(_WORDS.findall((text or "").lower()))[:80]
-
-
 def _same_answer(a: PartialAnswer, b: PartialAnswer) -> bool:
-    fa, fb = _fingerprint(a.body), _fingerprint(b.body)
+    fa, fb = word_key(a.body, _KEY_LENGTH), word_key(b.body, _KEY_LENGTH)
     if not fa or not fb:
         return False
     n = min(len(fa), len(fb), 60)

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO
 
+from scraper.errors import DecompressedTooLargeError, DecompressionError
+from scraper.fetch.decompress import CODINGS, Decompressor, decompress, is_gzip
 from scraper.fetch.result import FetchResult, utc_now
+from scraper.limits import DEFAULT_DOWNLOAD_MAXSIZE
 
 __all__ = ["MAX_RECORD_SIZE", "is_archive_path", "iter_archive"]
 
-MAX_RECORD_SIZE = 20 * 1024 * 1024
+MAX_RECORD_SIZE = DEFAULT_DOWNLOAD_MAXSIZE
 """Largest record block, and largest decoded body, a result is made from (DOWNLOAD_MAXSIZE's default)."""
 
 _ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".wet", ".wet.gz")
@@ -145,7 +147,7 @@ class _PlainSegment(_Segment):
 class _GzipMember(_Segment):
     def __init__(self, fh: BinaryIO, start: int) -> None:
         super().__init__(fh, start)
-        self._z = zlib.decompressobj(31)
+        self._decoder = Decompressor("gzip", step=_CHUNK, members=False)
         self._fed_end = start
         self._read_size = 16 * 1024  # most members are a few KB: read little, then more
         self.end: int | None = None
@@ -154,8 +156,8 @@ class _GzipMember(_Segment):
     def _more(self) -> bool:
         if self.end is not None:
             return False
-        data = self._z.unconsumed_tail
-        if not data:
+        data = b""
+        if self._decoder.needs_input:
             self._fh.seek(self._fed_end)
             data = self._fh.read(self._read_size)
             if not data:
@@ -163,12 +165,12 @@ class _GzipMember(_Segment):
             self._fed_end += len(data)
             self._read_size = min(self._read_size * 2, _CHUNK)
         try:
-            out = self._z.decompress(data, _CHUNK)
-        except zlib.error as exc:
+            out = self._decoder.decompress(data)
+        except DecompressionError as exc:
             raise _Corrupt(str(exc)) from None
         self._buf += out
-        if self._z.eof:
-            self.end = self._fed_end - len(self._z.unused_data)
+        if self._decoder.eof:
+            self.end = self._fed_end - len(self._decoder.unused_data)
         return True
 
     def finish(self) -> int:
@@ -190,7 +192,7 @@ def _looks_like_member(fh: BinaryIO, pos: int) -> bool:
     return bytes(member._buf[:5]) == b"WARC/"
 
 
-def _scan(fh: BinaryIO, pos: int, needle: bytes, accept) -> int | None:
+def _scan(fh: BinaryIO, pos: int, needle: bytes, accept: Callable[[int], bool]) -> int | None:
     """The first offset >= ``pos`` where ``needle`` starts and ``accept(offset)`` holds."""
     overlap = len(needle) - 1
     while True:
@@ -345,56 +347,30 @@ def _dechunk(body: bytes) -> bytes:
             pos += 1
 
 
-def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
-    z = zlib.decompressobj(wbits)
-    out = bytearray()
-    while data:
-        out += z.decompress(data, _CHUNK)
-        if len(out) > limit:
-            raise _TooLarge(f"body expands past {limit} bytes")
-        if z.eof:
-            if wbits == 31 and z.unused_data[:2] == b"\x1f\x8b":
-                data = z.unused_data  # several gzip members, one after another
-                z = zlib.decompressobj(wbits)
-                continue
-            break
-        data = z.unconsumed_tail
-    return bytes(out)
+_CODING_NAMES = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate", "br": "brotli"}
 
 
 def _decode_content(body: bytes, coding: str, limit: int) -> bytes:
-    """The body with one content coding removed (a body that is plainly not encoded is kept as it is)."""
+    """The body with one content coding removed (a body that is plainly not encoded is kept as it is).
+
+    A gzip or deflate stream cut short gives what it holds (the crawler that archived it
+    may have cut it; the page is still worth reading); a brotli one does not, as
+    ``brotli.decompress`` never allowed it here.
+    """
     if coding in ("", "identity"):
         return body
-    if coding in ("gzip", "x-gzip"):
-        if body[:2] != b"\x1f\x8b":
-            return body  # the archive stored it decoded and kept the header
-        try:
-            return _inflate(body, 31, limit)
-        except zlib.error as exc:
-            raise _BadHttp(f"gzip body does not decompress: {exc}") from None
-    if coding == "deflate":
-        for wbits in (15, -15):
-            try:
-                return _inflate(body, wbits, limit)
-            except zlib.error:
-                continue
-        if body[:1] in (b"<", b"{", b"[") or body[:3] == b"\xef\xbb\xbf":
-            return body
-        raise _BadHttp("deflate body does not decompress")
-    if coding == "br":
-        try:
-            import brotli  # type: ignore[import-not-found]
-        except ImportError:
-            raise _BadHttp("brotli-encoded body and the brotli package is not installed") from None
-        try:
-            out = brotli.decompress(body)
-        except Exception as exc:  # brotli raises its own error class
-            raise _BadHttp(f"brotli body does not decompress: {exc}") from None
-        if len(out) > limit:
-            raise _TooLarge(f"body expands past {limit} bytes")
-        return out
-    raise _BadHttp(f"unsupported content-encoding {coding!r}")
+    if coding not in CODINGS:
+        raise _BadHttp(f"unsupported content-encoding {coding!r}")
+    if coding in ("gzip", "x-gzip") and not is_gzip(body):
+        return body  # the archive stored it decoded and kept the header
+    try:
+        return decompress(body, coding, limit=limit, truncated_ok=coding != "br")
+    except DecompressedTooLargeError:
+        raise _TooLarge(f"body expands past {limit} bytes") from None
+    except DecompressionError as exc:
+        if coding == "deflate" and (body[:1] in (b"<", b"{", b"[") or body[:3] == b"\xef\xbb\xbf"):
+            return body  # stored decoded, the header kept
+        raise _BadHttp(f"{_CODING_NAMES[coding]} body does not decompress: {exc}") from None
 
 
 def _response_result(uri: str, date: str, block: bytes, limit: int) -> FetchResult:
@@ -455,7 +431,7 @@ def _check_not_swallowing(block: bytes, length: int) -> None:
 
 def _records(
     segment: _Segment,
-    where,
+    where: Callable[[int], str],
     pattern: re.Pattern[str] | None,
     max_record_size: int,
 ) -> Iterator[FetchResult]:
@@ -526,14 +502,13 @@ def iter_archive(
     pattern = re.compile(url_pattern) if isinstance(url_pattern, str) else url_pattern
     name = os.fspath(path)
     with open(path, "rb") as fh:
-        gzipped = fh.read(2) == b"\x1f\x8b"
-        if gzipped:
+        if is_gzip(fh.read(2)):
             yield from _walk_gzip(fh, name, pattern, max_record_size)
         else:
             yield from _walk_plain(fh, name, pattern, max_record_size)
 
 
-def _walk_gzip(fh: BinaryIO, name: str, pattern, max_record_size: int) -> Iterator[FetchResult]:
+def _walk_gzip(fh: BinaryIO, name: str, pattern: re.Pattern[str] | None, max_record_size: int) -> Iterator[FetchResult]:
     size = os.fstat(fh.fileno()).st_size
     offset = 0
     while offset < size:
@@ -569,7 +544,7 @@ def _walk_gzip(fh: BinaryIO, name: str, pattern, max_record_size: int) -> Iterat
             offset = resume
 
 
-def _walk_plain(fh: BinaryIO, name: str, pattern, max_record_size: int) -> Iterator[FetchResult]:
+def _walk_plain(fh: BinaryIO, name: str, pattern: re.Pattern[str] | None, max_record_size: int) -> Iterator[FetchResult]:
     size = os.fstat(fh.fileno()).st_size
     offset = 0
     while offset < size:

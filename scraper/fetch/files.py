@@ -13,12 +13,12 @@ import glob
 import os
 from collections.abc import Iterable, Iterator
 
-from scraper.extract.decode import MAX_DECOMPRESSED_BYTES
 from scraper.fetch.result import FetchResult
+from scraper.limits import MAX_EXTRACT_INPUT_SIZE
 
 __all__ = ["MAX_FILE_SIZE", "expand_paths", "iter_files", "read_file"]
 
-MAX_FILE_SIZE = MAX_DECOMPRESSED_BYTES
+MAX_FILE_SIZE = MAX_EXTRACT_INPUT_SIZE
 """Largest file read (the bound a gzip input may expand to)."""
 
 _GLOB_CHARS = frozenset("*?[")

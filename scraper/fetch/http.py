@@ -53,7 +53,6 @@ import logging
 import random
 import socket
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -61,10 +60,12 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from scraper.errors import DecompressionError
 from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
 from scraper.fetch.cookies import CookieStore, NoCookies
-from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
+from scraper.fetch.decompress import GZIP_MAGIC, Decompressor
 from scraper.fetch.headers import header_digits
+from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
 from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
@@ -81,7 +82,6 @@ DECODE_STEP = 64 * 1024
 """Most bytes one decompression step may produce."""
 WALL_SCAN_BYTES = 512 * 1024
 """Bytes of a 403/429/503 body read to look for a bot wall."""
-GZIP_MAGIC = b"\x1f\x8b"
 MAX_INNER_GZIP = 2
 """Layers of gzip inside the body (after any Content-Encoding) that are inflated; deeper is a decode_error."""
 
@@ -625,7 +625,7 @@ async def _read_body(response: httpx.Response, exchange: _Exchange, limit: int, 
                 return
             if len(body) <= limit and _check_framing(response, exchange):
                 return
-    except zlib.error as exc:
+    except DecompressionError as exc:
         _set_failure(exchange, "decode_error", f"{exchange.url} sent {decoder.describe()} that is corrupt ({exc})")
         return
     except _TooDeep as exc:
@@ -712,7 +712,7 @@ def _h11_state(response: httpx.Response) -> object | None:
     for _ in range(8):
         if current is None:
             return None
-        state = getattr(current, "_h11_state", None)
+        state: object | None = getattr(current, "_h11_state", None)
         if state is not None and hasattr(state, "trailing_data"):
             return state
         current = next((getattr(current, name) for name in _STREAM_LINKS if getattr(current, name, None) is not None), None)
@@ -747,64 +747,6 @@ class _Identity:
         if data:
             yield data
 
-    def flush(self) -> Iterator[bytes]:
-        return iter(())
-
-
-class _Inflater:
-    """gzip or deflate, inflated at most DECODE_STEP bytes at a time so a bomb never balloons."""
-
-    def __init__(self, gzip: bool) -> None:
-        self._gzip = gzip
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if gzip else zlib.MAX_WBITS)
-        self._committed = False
-        """Output came (or the raw-deflate fallback was taken): errors from now on are real."""
-        self._fed = False
-
-    @property
-    def cut_short(self) -> bool:
-        """Bytes came but the compressed stream never reached its end: the body was truncated."""
-        return self._fed and not self._zlib.eof
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        self._fed = self._fed or bool(data)
-        while True:
-            piece = self._decompress(data)
-            data = self._zlib.unconsumed_tail
-            if piece:
-                self._committed = True
-                yield piece
-            if self._zlib.eof:
-                data = self._next_member()
-                if not data:
-                    return
-            elif not data and len(piece) < DECODE_STEP:
-                return
-
-    def flush(self) -> Iterator[bytes]:
-        rest = self._zlib.flush()
-        if rest:
-            yield rest
-
-    def _decompress(self, data: bytes) -> bytes:
-        try:
-            return self._zlib.decompress(data, DECODE_STEP)
-        except zlib.error:
-            if self._gzip or self._committed:
-                raise
-            # "deflate" is often sent raw, without the zlib header: try that once.
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            self._committed = True
-            return self._zlib.decompress(data, DECODE_STEP)
-
-    def _next_member(self) -> bytes:
-        """Concatenated gzip members are one body; anything else after the end is ignored."""
-        rest = self._zlib.unused_data
-        if self._gzip and rest.startswith(b"\x1f\x8b"):
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            return rest
-        return b""
-
 
 class _TooDeep(Exception):
     """gzip inside gzip deeper than MAX_INNER_GZIP."""
@@ -814,11 +756,11 @@ class _Unwrapped:
     """The Content-Encoding decoder, then gzip again for each layer of gzip the decoded body itself is.
 
     Whatever came out of the layer before is sniffed: if it starts with gzip's magic, it is passed
-    through another bounded :class:`_Inflater` (up to MAX_INNER_GZIP layers).  Pieces flow through
+    through another bounded gzip :class:`~scraper.fetch.decompress.Decompressor` (up to MAX_INNER_GZIP layers).  Pieces flow through
     lazily, so the caller's limit stops every layer at once.
     """
 
-    def __init__(self, outer: _Identity | _Inflater, encoding: str | None, depth: int = 0) -> None:
+    def __init__(self, outer: _Identity | Decompressor, encoding: str | None, depth: int = 0) -> None:
         self._outer = outer
         self._encoding = encoding
         self._depth = depth
@@ -849,8 +791,7 @@ class _Unwrapped:
             yield from self._route(piece)
 
     def flush(self) -> Iterator[bytes]:
-        for piece in self._outer.flush():
-            yield from self._route(piece)
+        """What is held back once the body has ended: bytes too few to sniff, and the inner layers' own."""
         if not self._sniffed and self._held:
             self._sniffed = True
             held, self._held = self._held, b""
@@ -868,19 +809,22 @@ class _Unwrapped:
             if piece.startswith(GZIP_MAGIC):
                 if self._depth >= MAX_INNER_GZIP:
                     raise _TooDeep(f"a body of gzip inside gzip more than MAX_INNER_GZIP={MAX_INNER_GZIP} layers deep")
-                self._inner = _Unwrapped(_Inflater(gzip=True), "gzip", self._depth + 1)
+                self._inner = _Unwrapped(_inflater("gzip"), "gzip", self._depth + 1)
         if self._inner is None:
             yield piece
         else:
             yield from self._inner.feed(piece)
 
 
-def _decoder_for(content_encoding: str) -> _Identity | _Inflater | None:
+def _inflater(coding: str) -> Decompressor:
+    """No limit of its own: the caller counts what comes out against its own (cut or fail)."""
+    return Decompressor(coding, step=DECODE_STEP)
+
+
+def _decoder_for(content_encoding: str) -> _Identity | Decompressor | None:
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
     if not codings:
         return _Identity()
-    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip"):
-        return _Inflater(gzip=True)
-    if len(codings) == 1 and codings[0] == "deflate":
-        return _Inflater(gzip=False)
+    if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+        return _inflater(codings[0])
     return None

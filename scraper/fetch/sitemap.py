@@ -10,28 +10,26 @@ sitemap needs one.  Size is bounded before and after decompression.
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
-from scraper.errors import ScraperError
+from scraper.errors import DecompressedTooLargeError, DecompressionError, SitemapError
+from scraper.fetch.decompress import Decompressor, is_gzip
+from scraper.limits import DEFAULT_SITEMAP_MAXSIZE
 
 __all__ = ["MAX_SITEMAP_SIZE", "Sitemap", "SitemapError", "SitemapReader", "SitemapUrl", "parse_sitemap", "robots_sitemaps"]
 
-MAX_SITEMAP_SIZE = 50 * 1024 * 1024
-"""SITEMAP_MAXSIZE's default: the protocol's own limit for an uncompressed sitemap."""
+MAX_SITEMAP_SIZE = DEFAULT_SITEMAP_MAXSIZE
+"""SITEMAP_MAXSIZE's default: the protocol's own limit for an uncompressed sitemap (set in :mod:`scraper.limits`)."""
 
 _PROTOCOL_MAX_URLS = 50_000
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"https?://[^\s/?#@\\\[\]]+(?:[/?#][^\s]*)?\Z", re.IGNORECASE)
 _ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE)
 
-
-class SitemapError(ScraperError):
-    """The body is not a sitemap that can be read safely; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -56,28 +54,24 @@ _CHUNK = 1 << 20  # bytes handed to the parser at a time: what bounds the memory
 
 
 def _chunks(body: bytes, max_size: int) -> Iterator[bytes]:
-    """The body's bytes, gunzipped when it is gzip, in pieces; never more than ``max_size`` in all."""
-    if body[:2] != b"\x1f\x8b":
+    """The body's bytes, gunzipped when it is gzip, in pieces; never more than ``max_size`` in all.
+
+    Only the first gzip member is read and whatever follows it ignored, as this reader
+    always did; a gzip cut short or corrupt is refused.
+    """
+    if not is_gzip(body):
         view = memoryview(body)
         for start in range(0, len(body), _CHUNK):
             yield bytes(view[start : start + _CHUNK])
         return
-    z = zlib.decompressobj(31)
-    data, total = body, 0
+    decoder = Decompressor("gzip", limit=max_size, step=_CHUNK, members=False)
     try:
-        while data:
-            piece = z.decompress(data, _CHUNK)
-            total += len(piece)
-            if total > max_size:
-                raise SitemapError(f"gzip sitemap expands past {max_size} bytes: refused")
-            if piece:
-                yield piece
-            if z.eof:
-                break
-            data = z.unconsumed_tail
-    except zlib.error as exc:
+        yield from decoder.feed(body)
+    except DecompressedTooLargeError:
+        raise SitemapError(f"gzip sitemap expands past {max_size} bytes: refused") from None
+    except DecompressionError as exc:
         raise SitemapError(f"gzip sitemap does not decompress: {exc}") from None
-    if not z.eof:
+    if decoder.cut_short:
         raise SitemapError("gzip sitemap is truncated")
 
 

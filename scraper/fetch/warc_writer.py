@@ -15,14 +15,16 @@ import gzip
 import hashlib
 import os
 import uuid
-import zlib
+from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from scraper._version import __version__
-from scraper.errors import ScraperError
+from scraper.errors import DecompressionError, WarcWriterError
 from scraper.fetch.archive import _iso_utc
+from scraper.fetch.decompress import Decompressor, is_gzip
 from scraper.fetch.result import FetchResult, utc_now
 
 try:
@@ -40,9 +42,6 @@ _CHUNK = 256 * 1024
 # record keeps them under Common Crawl's X-Crawler- names and states the real length.
 _WIRE_HEADERS = ("content-encoding", "transfer-encoding", "content-length")
 
-
-class WarcWriterError(ScraperError):
-    """The WARC file cannot be appended to (not a gzip WARC file, or in use by another writer)."""
 
 
 def _digest(data: bytes) -> str:
@@ -90,48 +89,46 @@ def _gzip_member(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def _member_end(fh, pos: int) -> int | None:
+def _member_end(fh: BinaryIO, pos: int) -> int | None:
     """Where the gzip member starting at ``pos`` ends, when it is complete and holds a WARC record."""
-    z = zlib.decompressobj(31)
+    decoder = Decompressor("gzip", step=_CHUNK, members=False)
     fed = pos
     head = b""
-    pending = b""
     while True:
-        if not pending:
+        data = b""
+        if decoder.needs_input:
             fh.seek(fed)
-            pending = fh.read(_CHUNK)
-            if not pending:
+            data = fh.read(_CHUNK)
+            if not data:
                 return None  # the file ends inside this member
-            fed += len(pending)
+            fed += len(data)
         try:
-            out = z.decompress(pending, _CHUNK)
-        except zlib.error:
+            out = decoder.decompress(data)
+        except DecompressionError:
             return None
         if len(head) < 5:
             head += out[: 5 - len(head)]
             if len(head) >= 5 and head != b"WARC/":
                 return None
-        if z.eof:
-            end = fed - len(z.unused_data)
+        if decoder.eof:
+            end = fed - len(decoder.unused_data)
             return end if head == b"WARC/" else None
-        pending = z.unconsumed_tail
 
 
-def _starts_as_warc(fh) -> bool:
+def _starts_as_warc(fh: BinaryIO) -> bool:
     """The file's first gzip member begins with a WARC version line (or is cut before it shows one)."""
     fh.seek(0)
     first = fh.read(_CHUNK)
-    if first[:2] != b"\x1f\x8b":
+    if not is_gzip(first):
         return False
-    z = zlib.decompressobj(31)
     try:
-        out = z.decompress(first, 64)
-    except zlib.error:
+        out = Decompressor("gzip", step=64).decompress(first)
+    except DecompressionError:
         return False
     return b"WARC/".startswith(out[:5]) if len(out) < 5 else out.startswith(b"WARC/")
 
 
-def _complete_members_backwards(fh, size: int):
+def _complete_members_backwards(fh: BinaryIO, size: int) -> Iterator[tuple[int, int]]:
     """(start, end) of each complete WARC gzip member, the last in the file first."""
     top = size
     while top > 0:
@@ -148,7 +145,7 @@ def _complete_members_backwards(fh, size: int):
         top = low
 
 
-def complete_length(fh) -> int:
+def complete_length(fh: BinaryIO) -> int:
     """The length of the file's longest prefix that ends with a complete gzip WARC member.
 
     Searched from the end, so reopening a large file costs about one record's

@@ -6,6 +6,14 @@ Decoding is where pages lie most (a windows-1252 page labelled UTF-8, a BOM
 that contradicts the meta tag), so it trusts in order: byte-order mark,
 the transport's charset, the page's own meta charset, then UTF-8 with stray
 bytes read as windows-1252 rather than replaced by U+FFFD.
+
+What it shares with :func:`scraper.extract.decode.decode_bytes` (the text-render
+side) comes from there: the byte-order-mark sniff and :func:`text_codec`, which
+refuses labels naming no text codec (``base64``, ``rot13``, ``zlib``).  The rest
+differs on purpose, as browsers differ from text tools: labels are read as WHATWG
+reads them (latin-1 means windows-1252), UTF-32 marks are not honoured, a meta
+charset counts, stray bytes are read one at a time, and clean UTF-8 goes to the
+parser as bytes; the text side instead guesses a charset and refuses binary input.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import lxml.html
 from lxml import etree
 
 from scraper.errors import NotAQAPageError
-from scraper.extract.decode import text_codec
+from scraper.extract.clean import scrub_controls
+from scraper.extract.decode import HTML_BOMS, decode_bom, text_codec
 
 __all__ = ["HtmlDocument", "PageIndex", "decode_html", "looks_like_html", "parse_html"]
 
@@ -31,10 +40,9 @@ _META_CHARSET = re.compile(
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _LEADING_SPACE = re.compile(rb"[ \t\n\r\f\v]*")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# The controls scrub_controls replaces, looked for in the page's bytes (cheaper than in its text).
 _C0 = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")  # C1 controls as UTF-8
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _ERROR_HANDLER = "scraper-cp1252-fallback"
 
 
@@ -92,7 +100,7 @@ class PageIndex:
         """``content`` of the first ``<meta>`` whose ``property`` or ``name`` is ``name`` and that has one."""
         for meta in self.metas:
             if name in (meta.get("property"), meta.get("name")):
-                content = meta.get("content")
+                content: str | None = meta.get("content")
                 if content is not None:
                     return content
         return None
@@ -181,9 +189,9 @@ def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, st
     """What the parser reads: the page's own bytes when they are clean UTF-8 (parsing them is
     cheaper than decoding first, and gives the same tree), else the decoded text."""
     notes: list[tuple[str, str]] = []
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            return _CONTROL.sub(" ", data[len(bom) :].decode(name, errors="replace")), name, notes
+    marked = decode_bom(data, HTML_BOMS)
+    if marked is not None:
+        return scrub_controls(marked[0]), marked[1], notes
     meta = _META_CHARSET.search(data[:8192])
     candidates = [_normalise_encoding(declared_encoding), _normalise_encoding(meta.group(1).decode("ascii", "replace") if meta else None)]
     valid: bool | None = None
@@ -191,11 +199,11 @@ def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, st
         if encoding.startswith("utf-16"):
             continue  # a UTF-16 label on a page we are reading as bytes without a BOM is wrong
         if encoding == "cp1252":  # five bytes are undefined in windows-1252: replace, do not fail
-            return _CONTROL.sub(" ", data.decode(encoding, errors="replace")), encoding, notes
+            return scrub_controls(data.decode(encoding, errors="replace")), encoding, notes
         valid = _is_utf8(data) if encoding == "utf-8" else None
         if valid is None:
             try:
-                return _CONTROL.sub(" ", data.decode(encoding)), encoding, notes
+                return scrub_controls(data.decode(encoding)), encoding, notes
             except UnicodeDecodeError:
                 pass
         if not valid:
@@ -206,7 +214,7 @@ def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, st
     if not valid:
         return _clean(data.decode("utf-8", errors=_ERROR_HANDLER), data), "utf-8", notes
     if _has_controls(data):
-        return _CONTROL.sub(" ", data.decode("utf-8")), "utf-8", notes
+        return scrub_controls(data.decode("utf-8")), "utf-8", notes
     return data, "utf-8", notes
 
 
@@ -226,7 +234,7 @@ def _has_controls(raw: bytes) -> bool:
 
 
 def _clean(text: str, raw: bytes) -> str:
-    return _CONTROL.sub(" ", text) if _has_controls(raw) else text
+    return scrub_controls(text) if _has_controls(raw) else text
 
 
 def _never_closed(data: bytes) -> bool:
@@ -266,8 +274,9 @@ def _without_doctype_subset(markup: str | bytes, notes: list[tuple[str, str]]) -
     if end is None:
         return markup
     notes.append(("doctype_entities", "the page's DOCTYPE declares entities (an entity-expansion or XXE attempt): ignored, never expanded"))
-    cut = len(raw[: end.end()].decode("utf-8", "replace")) if isinstance(markup, str) else end.end()
-    return ("<!DOCTYPE html>" if isinstance(markup, str) else b"<!DOCTYPE html>") + markup[cut:]
+    if isinstance(markup, str):
+        return "<!DOCTYPE html>" + markup[len(raw[: end.end()].decode("utf-8", "replace")) :]
+    return b"<!DOCTYPE html>" + markup[end.end() :]
 
 
 def _parser(encoding: str | None) -> etree.HTMLParser:
