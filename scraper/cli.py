@@ -77,7 +77,8 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-o", "--output", type=click.Path(writable=True), help="Write records to FILE (atomically) instead of stdout; with --engine dask, the output DIR.")
+@click.option("-o", "--output", type=click.Path(writable=True),
+              help="Write records to FILE (atomically) instead of stdout; with --engine dask, the output DIR.")
 @click.option("--url", help="The page URL of a single input (sets record.url and helps pick the site).")
 @click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
@@ -174,15 +175,18 @@ def _duration(text: str) -> float:
 @click.argument("urls", nargs=-1)
 @click.option("--urls", "urls_file", type=click.Path(exists=True, dir_okay=False), help="A file of seed URLs, one a line.")
 @click.option("--sitemap", "sitemaps", multiple=True, help="Seed from a sitemap or sitemap index URL (repeatable).")
-@click.option("--discover", "discover", type=click.Choice(discoverable()), help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
+@click.option("--discover", "discover", type=click.Choice(discoverable()),
+              help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
 @click.option("--search", help="With --discover: a query for the site's search API.")
 @click.option("--include", multiple=True, help="Follow only links matching this regex (repeatable).")
 @click.option("--exclude", multiple=True, help="Never follow links matching this regex (repeatable).")
 @click.option("--max-pages", type=int, help="Stop after this many fetches in this run (CLOSESPIDER_PAGECOUNT).")
 @click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT).")
-@click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file, or a postgresql:// URL shared by several workers.")
+@click.option("--state", default="crawl.db", show_default=True,
+              help="The crawl's state: a SQLite file, or a postgresql:// URL shared by several workers.")
 @click.option("-o", "--output", help="Append new and changed records to this file.")
-@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]), help="Output format (default: from the file suffix, else jsonl).")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]),
+              help="Output format (default: from the file suffix, else jsonl).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="A TOML file of settings (NAME = value).")
 @click.option("--warc-out", help="Also write every fetched response to this WARC file.")

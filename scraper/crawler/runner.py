@@ -103,8 +103,8 @@ class CrawlCommand:
 
             if not is_postgres_url(state) and not Path(state).exists():
                 raise click.UsageError("give seed URLs, --urls FILE, --sitemap URL or --discover SITE (or an existing --state to resume)")
-        options = dict(urls=seeds, state=state, output=output, output_format=output_format, sitemaps=sitemaps,
-                       discover=discover, search=search, site=site, warc_out=warc_out)
+        options = {"urls": seeds, "state": state, "output": output, "output_format": output_format, "sitemaps": sitemaps,
+                   "discover": discover, "search": search, "site": site, "warc_out": warc_out}
         return cls(options=options, settings=settings, quiet=quiet, verbose=verbose)
 
     async def _once(self) -> dict[str, Any]:

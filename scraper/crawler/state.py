@@ -44,8 +44,8 @@ __all__ = [
     "RESPONSE_BATCH",
     "CrawlLockedError",
     "CrawlState",
-    "StateStore",
     "StateDamagedError",
+    "StateStore",
     "StateStoreError",
     "StoredResponse",
     "UrlState",
@@ -291,7 +291,7 @@ class StateStore(SharedQueries):
         # Keyed on the real file, not the name: through a symlink two runs must meet the same lock.
         real = self.path.resolve()
         lock_path = real.with_name(real.name + ".lock")
-        handle = open(lock_path, "a+")
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the store's life, closed in close()
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

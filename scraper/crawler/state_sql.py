@@ -95,7 +95,7 @@ class SharedQueries:
         while True:
             rows = self._rows(f"SELECT {key}, url, fetched_at, status, final_url, headers, body FROM responses "
                               f"WHERE {key} > ? ORDER BY {key} LIMIT ?", (last, RESPONSE_BATCH))
-            for last, url, fetched_at, status, final_url, headers, body in rows:
+            for last, url, fetched_at, status, final_url, headers, body in rows:  # noqa: B007 - the next batch starts after it
                 yield StoredResponse(url, fetched_at, status, final_url, json.loads(headers), unpack_body(body))
             if len(rows) < RESPONSE_BATCH:
                 return

@@ -231,7 +231,7 @@ class _OutDir:
 
 
 class _Run:
-    def __init__(self, inputs: list[str], out_dir: str, *, url_pattern: str | None, site: str | None,
+    def __init__(self, inputs: list[str] | str, out_dir: str, *, url_pattern: str | None, site: str | None,
                  output_format: str, engine: str, on_progress: Progress | None) -> None:
         if isinstance(inputs, str):
             inputs = [inputs]
@@ -440,8 +440,8 @@ def _run_on_dask(run: _Run, *, scheduler: str | None, n_workers: int, retries: i
                 else:
                     run.finish(job, result)
             else:
-                exc = future.exception()
-                run.finish(job, None, _problem(exc) if exc is not None else f"the task ended {future.status}")
+                error = future.exception()
+                run.finish(job, None, _problem(error) if error is not None else f"the task ended {future.status}")
             future.release()
     finally:
         if client is not None:

@@ -47,9 +47,5 @@ def _arrow_type(node: dict[str, Any], defs: dict[str, Any]) -> Any:
         return pa.map_(pa.string(), pa.string())
     if kind == "array":
         return pa.list_(_arrow_type(node.get("items", {}), defs))
-    return {
-        "string": pa.string(),
-        "integer": pa.int64(),
-        "number": pa.float64(),
-        "boolean": pa.bool_(),
-    }.get(kind, pa.string())
+    scalars = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
+    return scalars.get(kind, pa.string()) if isinstance(kind, str) else pa.string()

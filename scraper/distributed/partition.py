@@ -171,12 +171,12 @@ def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple
 
     if not is_archive_path(abspath):
         # A plain page file (.txt, .html, ...): one record, as `scraper extract FILE` reads it.
-        result = read_file(abspath)
-        if result.failure is not None:
-            raise _InputFailed(result.detail or result.failure)
+        read = read_file(abspath)
+        if read.failure is not None:
+            raise _InputFailed(read.detail or read.failure)
         counter.seen += 1
         counter.matched += 1
-        yield path, RawPage(body=result.body, kind="file", path=path), None, None
+        yield path, RawPage(body=read.body, kind="file", path=path), None, None
         return
 
     damaged_prefix = f"{abspath}#offset="
@@ -222,7 +222,8 @@ def process_input(
     ``path`` is the file to open (the engines pass an absolute path: a worker must see
     the same file system as the client); ``label`` is the input as the user named it,
     recorded as ``source.path`` of each record (default: ``path``).  Returns ``{"status",
-    "error", "counts", "errors", "seconds", "host", "pid", "extractor_version"}``: ``status`` is ``"complete"`` when the input was read to its end (damaged records are
+    "error", "counts", "errors", "seconds", "host", "pid", "extractor_version"}``:
+    ``status`` is ``"complete"`` when the input was read to its end (damaged records are
     counted, not fatal) and ``"failed"`` when it could not be read at all.  Unexpected
     exceptions propagate, so the engine's retries apply.
     """

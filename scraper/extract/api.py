@@ -90,7 +90,8 @@ def _answers(partial: PartialPage, warnings: list[RecordWarning]) -> list[Answer
     for found in partial.answers or []:
         body = _body(found.body)
         if body is None:
-            warnings.append(RecordWarning(code="answer_without_body", message=f"an answer ({_line(found.title) or 'untitled'}) shows no body and is left out"))
+            message = f"an answer ({_line(found.title) or 'untitled'}) shows no body and is left out"
+            warnings.append(RecordWarning(code="answer_without_body", message=message))
             continue
         name, location = _line(found.author_name), _line(found.author_location)
         specialty, profile_url = _line(found.author_specialty), _url(found.author_profile_url)
@@ -172,7 +173,7 @@ def extract_page_explained(page: RawPage, *, site: str | None = None) -> Explain
         raise ExtractionError("the page is nested too deeply to read") from None
     except ExtractionError:
         raise
-    except Exception as exc:  # noqa: BLE001 - one page's bug costs that page, never the batch
+    except Exception as exc:
         raise ExtractorCrashError(
             f"the extractor failed on this page ({type(exc).__name__}: {str(exc)[:300]}); please report it with the page"
         ) from exc

@@ -42,7 +42,7 @@ _MAGIC = {
 }
 
 
-_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
 
 
 def _gunzip(data: bytes) -> bytes:

@@ -15,6 +15,7 @@ lines split answers instead (with a warning, since that is a guess).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -45,7 +46,7 @@ _TERMINAL = re.compile(r"[.!?)\"'\u2019\u201d\u2026:]$")
 @dataclass
 class _Block:
     lines: list[str]
-    _author: AuthorBlock | None | bool = field(default=False, repr=False, compare=False)
+    _author: AuthorBlock | bool | None = field(default=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -176,7 +177,7 @@ def _fallback_starts(region: list[_Item], vocabulary: SpecialtyVocabulary, quest
     if not blocks:
         return []
     starts = [blocks[0]]
-    for prev, nxt in zip(blocks, blocks[1:]):
+    for prev, nxt in itertools.pairwise(blocks):
         if nxt == starts[-1]:
             continue
         after_author = _author_block(region[prev], vocabulary) is not None and prev != starts[-1]
@@ -302,7 +303,8 @@ def extract_text_render(text: str, site: SiteProfile) -> ExtractedPage:
     if not starts and region:
         starts = _fallback_starts(region, vocabulary, title)
         if starts:
-            warnings.append(RecordWarning(code="no_answer_markers", message="no vote widget marks the answers: they were split at author blocks and headlines"))
+            warnings.append(RecordWarning(code="no_answer_markers",
+                                          message="no vote widget marks the answers: they were split at author blocks and headlines"))
 
     question = _question(title, question_items)
 

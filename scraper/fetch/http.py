@@ -377,8 +377,9 @@ class HttpFetcher:
                 progress.first_start = time.monotonic()
             try:
                 exchange = await asyncio.wait_for(self._exchange(url, purpose, extra_headers, slot, allow_private), self.settings.DOWNLOAD_TIMEOUT)
-            except asyncio.TimeoutError:
-                exchange = _Exchange(url, failure="timeout", detail=f"{url} gave no complete response within DOWNLOAD_TIMEOUT={self.settings.DOWNLOAD_TIMEOUT:g}s")
+            except TimeoutError:
+                detail = f"{url} gave no complete response within DOWNLOAD_TIMEOUT={self.settings.DOWNLOAD_TIMEOUT:g}s"
+                exchange = _Exchange(url, failure="timeout", detail=detail)
             progress.last_end = time.monotonic()
         self._check_wall(exchange)
         return exchange

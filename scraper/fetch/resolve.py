@@ -71,9 +71,10 @@ async def resolve(host: str, port: int) -> list[str]:
     for family, _type, _proto, _canonname, sockaddr in infos:
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
-        address = str(sockaddr[0])
-        if family == socket.AF_INET6 and len(sockaddr) > 3 and sockaddr[3] and "%" not in address:
-            address = f"{address}%{sockaddr[3]}"  # a link-local address needs its interface
+        fields: tuple[typing.Any, ...] = tuple(sockaddr)  # (host, port) or, for IPv6, (host, port, flowinfo, scope_id)
+        address = str(fields[0])
+        if family == socket.AF_INET6 and len(fields) > 3 and fields[3] and "%" not in address:
+            address = f"{address}%{fields[3]}"  # a link-local address needs its interface
         if address not in addresses:
             addresses.append(address)
     return addresses

@@ -7,7 +7,7 @@ and the state store never care where a page came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 
 from scraper.page import RawPage
@@ -42,7 +42,7 @@ FAILURE_KINDS = (
 
 def utc_now() -> str:
     """Now as ISO 8601 UTC with a Z, the format of every timestamp we store."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def charset_of(content_type: str | None) -> str | None:

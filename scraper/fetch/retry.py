@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import timezone
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from scraper.fetch.headers import header_digits
@@ -67,7 +67,7 @@ def parse_http_date(value: str | None) -> float | None:
         return None
     try:
         if moment.tzinfo is None:  # HTTP dates are always GMT
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     except (TypeError, ValueError, OverflowError, OSError):
         return None

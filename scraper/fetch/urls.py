@@ -45,8 +45,8 @@ _LEGACY_IPV4 = re.compile(r"^[0-9a-fx.]+$")
 
 def normalize_url(url: str, base: str | None = None) -> str | None:
     """The canonical form of an http(s) URL, resolved against ``base``; None when it is not one."""
-    if not isinstance(url, str):
-        return None
+    if not isinstance(url, str):  # untyped callers pass JSON values (None, numbers)
+        return None  # type: ignore[unreachable]  # reachable from untyped callers, see above
     try:
         absolute = urljoin(base, url.strip()) if base else url.strip()
         parts = urlsplit(absolute)

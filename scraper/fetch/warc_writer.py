@@ -215,7 +215,7 @@ class WarcWriter:
             f"software: {SOFTWARE}\r\n"
             "format: WARC File Format 1.0\r\n"
             "conformsTo: http://bibnum.bnf.fr/WARC/WARC_ISO_28500_version1_latestdraft.pdf\r\n"
-        ).encode("utf-8")
+        ).encode()
         return _record(
             "warcinfo",
             [("WARC-Date", utc_now()), ("WARC-Filename", self.path.name), ("WARC-Block-Digest", _digest(fields))],

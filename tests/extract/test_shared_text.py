@@ -13,7 +13,7 @@ import pytest
 
 from scraper.extract.clean import scrub_controls, word_key
 from scraper.extract.decode import BOMS, HTML_BOMS, decode_bom, decode_bytes
-from scraper.extract.html.document import decode_html, parse_html
+from scraper.extract.html.document import parse_html
 from tests.conftest import SEED
 
 TEXT = SEED.read_text(encoding="utf-8")
@@ -42,7 +42,7 @@ def test_a_utf32_mark_is_read_as_utf32_in_text_but_as_utf16_in_html_as_browsers_
     assert decode_bom(data, BOMS) == (HTML, "utf-32-le")
     found = decode_bom(data, HTML_BOMS)
     assert found is not None and found[1] == "utf-16-le"  # FF FE 00 00 starts with UTF-16-LE's mark
-    assert decode_html(data)[1] == "utf-16-le"
+    assert parse_html(data).encoding == "utf-16-le"
 
 
 def test_a_bad_byte_after_a_bom_is_replaced_not_raised() -> None:
@@ -54,14 +54,15 @@ def test_text_and_html_decoding_agree_on_a_marked_page(bom: bytes) -> None:
     codec = dict(HTML_BOMS)[bom]
     data = bom + HTML.encode(codec)
     assert decode_bytes(data) == HTML
-    assert decode_html(data)[:2] == (HTML, codec)
+    doc = parse_html(data)
+    assert doc.encoding == codec and doc.root.text_content() == parse_html(HTML.encode("utf-8")).root.text_content()
 
 
 @pytest.mark.parametrize("label", ["base64", "rot13", "zlib", "hex"])
 def test_text_and_html_decoding_both_ignore_a_label_that_names_no_text_codec(label: str) -> None:
     data = HTML.encode("utf-8")
     assert decode_bytes(data, label) == HTML
-    assert decode_html(data, label)[:2] == (HTML, "utf-8")
+    assert parse_html(data, label).encoding == "utf-8"
 
 
 # --- control characters ----------------------------------------------------------------------

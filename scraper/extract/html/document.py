@@ -31,7 +31,7 @@ from scraper.errors import NotAQAPageError
 from scraper.extract.clean import scrub_controls
 from scraper.extract.decode import HTML_BOMS, decode_bom, text_codec
 
-__all__ = ["HtmlDocument", "PageIndex", "decode_html", "looks_like_html", "parse_html"]
+__all__ = ["HtmlDocument", "PageIndex", "looks_like_html", "parse_html"]
 
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|script|link)\b", re.I | re.S)
 _HTML_ANYWHERE = re.compile(rb"<(?:html|body|div|p|article|section)[\s>]", re.I)
@@ -41,7 +41,7 @@ _META_CHARSET = re.compile(
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _LEADING_SPACE = re.compile(rb"[ \t\n\r\f\v]*")
 # The controls scrub_controls replaces, looked for in the page's bytes (cheaper than in its text).
-_C0 = bytes([*range(0, 9), 11, 12, *range(14, 32), 127])
+_C0 = bytes([*range(9), 11, 12, *range(14, 32), 127])
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")  # C1 controls as UTF-8
 _ERROR_HANDLER = "scraper-cp1252-fallback"
 
@@ -177,12 +177,6 @@ def _normalise_encoding(name: str | None) -> str | None:
         return None
     # As browsers do (WHATWG Encoding): latin-1 and ASCII labels mean windows-1252.
     return "cp1252" if found in ("iso8859-1", "latin-1", "ascii") else found
-
-
-def decode_html(data: bytes, declared_encoding: str | None = None) -> tuple[str, str, list[tuple[str, str]]]:
-    """(text, encoding used, notes) for HTML bytes; never raises on bad bytes."""
-    markup, encoding, notes = _markup(data, declared_encoding)
-    return (markup.decode("utf-8") if isinstance(markup, bytes) else markup), encoding, notes
 
 
 def _markup(data: bytes, declared_encoding: str | None) -> tuple[str | bytes, str, list[tuple[str, str]]]:

@@ -257,7 +257,7 @@ def _attribute_items(
         item = items.get(owner) if owner is not None else None
         if item is None:
             continue
-        value: Any = items[element] if element in items else element
+        value: Any = items.get(element, element)
         for name in element.get(prop_attr, "").split():
             item.props.setdefault(name.rsplit("/", 1)[-1].rsplit(":", 1)[-1], []).append(value)
     return [items[scope] for scope in scopes if not scope.get(prop_attr)]

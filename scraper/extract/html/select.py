@@ -133,7 +133,7 @@ class SubtreeIndex:
     candidate's ancestors, up to the context.
     """
 
-    __slots__ = ("root", "_by_class")
+    __slots__ = ("_by_class", "root")
 
     def __init__(self, root: HtmlElement) -> None:
         self.root = root

@@ -30,16 +30,17 @@ from lxml.html import HtmlElement
 
 from scraper.extract.clean import is_chrome_line, strip_template_junk
 
-__all__ = ["element_text", "is_hidden", "is_page_chrome", "link_targets", "render_body", "render_page"]
+__all__ = ["element_text", "link_targets", "render_body", "render_page"]
 
 _PARAGRAPH = frozenset(
-    "p h1 h2 h3 h4 h5 h6 blockquote pre ul ol dl table hr article section main figure details address".split()
+    ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table", "hr", "article", "section", "main", "figure",
+     "details", "address"]
 )
-_LINE = frozenset("div li tr dt dd figcaption caption summary legend label center".split())
+_LINE = frozenset(["div", "li", "tr", "dt", "dd", "figcaption", "caption", "summary", "legend", "label", "center"])
 _CELL = frozenset(("td", "th"))
 _NEVER_TEXT = frozenset(
-    "script style noscript template svg canvas iframe object embed head title meta link button select option "
-    "input textarea map audio video picture img source track dialog".split()
+    ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "head", "title", "meta", "link", "button",
+     "select", "option", "input", "textarea", "map", "audio", "video", "picture", "img", "source", "track", "dialog"]
 )
 _PAGE_CHROME_TAGS = frozenset(("nav", "form", "aside"))
 _CHROME_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog", "menu", "menubar", "toolbar"))
@@ -49,9 +50,9 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 # related-content rails.  Matched as whole words of the attribute (split on space, - and _),
 # so "shadow" or "header-title" do not match.
 _CHROME_WORDS = frozenset(
-    "ad ads advert adverts advertisement sponsor sponsored share sharing social cookie cookies consent "
-    "promo newsletter related recommended recommendations breadcrumb breadcrumbs nav navbar subnav "
-    "navigation menu dropdown toolbar pagination pager sort sticky".split()
+    ["ad", "ads", "advert", "adverts", "advertisement", "sponsor", "sponsored", "share", "sharing", "social", "cookie", "cookies",
+     "consent", "promo", "newsletter", "related", "recommended", "recommendations", "breadcrumb", "breadcrumbs", "nav", "navbar", "subnav",
+     "navigation", "menu", "dropdown", "toolbar", "pagination", "pager", "sort", "sticky"]
 )
 # Words of a class or id: split on spaces, dashes, underscores and camelCase ("ShareMenu-toggle").
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -61,23 +62,10 @@ _SPACES = re.compile(r"\s+")
 _MAX_DEPTH = 400
 
 
-def is_hidden(element: HtmlElement) -> bool:
-    """True when the element is not shown to a reader (before any script runs)."""
-    get = element.get
-    if get("hidden") is not None:
-        return True  # (aria-hidden is not: it hides from screen readers, not from the eye)
-    return _hidden_by(get("style"), get("class"))
-
-
 def _hidden_by(style: str | None, classes: str | None) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())  # type: ignore[union-attr]
-
-
-def is_page_chrome(element: HtmlElement) -> bool:
-    """True for navigation, page header/footer, forms, ads and share widgets."""
-    return _chrome_by(element, element.tag, element.get("role"), element.get("class"), element.get("id"))
 
 
 def _chrome_by(element: HtmlElement, tag: str, role: str | None, classes: str | None, ident: str | None) -> bool:
@@ -94,7 +82,10 @@ def _chrome_by(element: HtmlElement, tag: str, role: str | None, classes: str | 
 
 
 def _hidden_or_chrome(element: HtmlElement) -> bool:
-    """``is_hidden(element) or is_page_chrome(element)``, reading each attribute once."""
+    """Whether a reader never sees the element as content: hidden before any script runs
+    (``hidden``, an inline ``display: none``, a hiding class; ``aria-hidden`` is not, it hides
+    from screen readers only), or page chrome (navigation, page header/footer, forms, ads,
+    share widgets).  Each attribute is read once."""
     get = element.get
     if get("hidden") is not None:
         return True
@@ -117,7 +108,7 @@ def _inside_content(element: HtmlElement) -> bool:
 class _Writer:
     """Collects text with the strongest break requested between pieces."""
 
-    __slots__ = ("parts", "pending", "_after_br")
+    __slots__ = ("_after_br", "parts", "pending")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
