@@ -41,8 +41,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from extract_bench import HTML_INPUTS, ROOT, TEXT_INPUTS, _files, bare_parse, extract, timed  # noqa: E402
-from static_site import MADE, made_renders, render_html  # noqa: E402
+from extract_bench import HTML_INPUTS, TEXT_INPUTS, _files, bare_parse, extract, timed
+from static_site import MADE, made_renders, render_html
 
 DISCLAIMER = "These answers are for educational purposes"
 _WS = re.compile(r"\s+")

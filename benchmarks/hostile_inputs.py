@@ -47,7 +47,7 @@ def html_page(filler: str) -> bytes:
     return (
         f"<!doctype html><html><head><title>How long does Botox last?</title><script type='application/ld+json'>{script}</script>"
         f"</head><body><h1>How long does Botox last?</h1><p>{filler.replace('<', '&lt;')}</p></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def seconds(page: bytes, url: str) -> float:

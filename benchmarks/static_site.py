@@ -134,14 +134,14 @@ def generate_site(root: str | os.PathLike[str], questions: int) -> SiteInfo:
             f"<!doctype html><html><head><meta charset='utf-8'><title>Questions, page {k}</title></head>"
             f"<body><nav><a href='../home'>Home</a></nav><h1>Questions</h1><ul>{links}</ul><p>{pager}</p>"
             f"<footer><a href='../about'>About</a></footer></body></html>"
-        ).encode("utf-8")
+        ).encode()
         (base / "questions" / f"page-{k}").write_bytes(data)
         size += len(data)
     for name, heading in (("home", "A made Q&A site"), ("about", "About this made site")):
         data = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{heading}</title></head><body><h1>{heading}</h1>"
             f"<p>Made for the crawl benchmark.</p><a href='questions/page-1'>Questions</a></body></html>"
-        ).encode("utf-8")
+        ).encode()
         (base / name).write_bytes(data)
         size += len(data)
     marker.write_text(str(size))

@@ -31,6 +31,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -269,9 +270,6 @@ class StateStore(SharedQueries):
                         db.execute(statement)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
-    def schema_version(self) -> int:
-        return int(self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
-
     def close(self) -> None:
         if self.db is not None:
             self.db.close()
@@ -343,7 +341,7 @@ class StateStore(SharedQueries):
         )
         return cursor.rowcount
 
-    def next_batch(self, limit: int, exclude: set[str] = frozenset()) -> list[UrlState]:  # type: ignore[assignment]
+    def next_batch(self, limit: int, exclude: AbstractSet[str] = frozenset()) -> list[UrlState]:
         """The next queued URLs in discovery order, skipping those already in flight."""
         rows = self._db.execute(
             "SELECT url, host, depth, state, etag, last_modified, content_hash, record_version, fetch_count "
@@ -379,27 +377,8 @@ class StateStore(SharedQueries):
 
     # --- results -----------------------------------------------------------------------
 
-    def mark_fetched(
-        self,
-        url: str,
-        *,
-        state: str,
-        next_fetch_at: float,
-        fetched_at: str | None,
-        http_status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        content_hash: str | None = None,
-        failure: str | None = None,
-        detail: str | None = None,
-    ) -> None:
+    def _forget_lease(self, url: str) -> None:
         self._leased.discard(url)
-        self._db.execute(
-            "UPDATE urls SET state=?, next_fetch_at=?, last_fetched_at=COALESCE(?, last_fetched_at), http_status=?, "
-            "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified), content_hash=COALESCE(?, content_hash), "
-            "failure=?, failure_detail=?, fetch_count=fetch_count+1 WHERE url=?",
-            (state, next_fetch_at, fetched_at, http_status, etag, last_modified, content_hash, failure, detail, url),
-        )
 
     def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
         self._db.execute(

@@ -139,6 +139,7 @@ class PostgresStateStore(SharedQueries):
 
     placeholder = "%s"
     response_key = "id"
+    _release_columns = ", leased_by=NULL, lease_until=NULL"
 
 
     def __init__(self, dsn: str, *, settings: Settings | None = None, worker: str = "", lock: bool = True) -> None:
@@ -216,9 +217,6 @@ class PostgresStateStore(SharedQueries):
                 "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 (str(SCHEMA_VERSION),),
             )
-
-    def schema_version(self) -> int:
-        return int(self._one("SELECT value FROM meta WHERE key='schema_version'")[0])
 
     @property
     def _db(self) -> psycopg.Connection[Any]:
@@ -393,27 +391,6 @@ class PostgresStateStore(SharedQueries):
         )[0])
 
     # --- results -----------------------------------------------------------------------
-
-    def mark_fetched(
-        self,
-        url: str,
-        *,
-        state: str,
-        next_fetch_at: float,
-        fetched_at: str | None,
-        http_status: int | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        content_hash: str | None = None,
-        failure: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        self._db.execute(
-            "UPDATE urls SET state=%s, next_fetch_at=%s, last_fetched_at=COALESCE(%s, last_fetched_at), http_status=%s, "
-            "etag=COALESCE(%s, etag), last_modified=COALESCE(%s, last_modified), content_hash=COALESCE(%s, content_hash), "
-            "failure=%s, failure_detail=%s, fetch_count=fetch_count+1, leased_by=NULL, lease_until=NULL WHERE url=%s",
-            (state, next_fetch_at, fetched_at, http_status, etag, last_modified, content_hash, failure, detail, url),
-        )
 
     def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
         self._db.execute(

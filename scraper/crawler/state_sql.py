@@ -77,6 +77,9 @@ class SharedQueries:
         rows = self._rows(query, params)
         return rows[0] if rows else None
 
+    def schema_version(self) -> int:
+        return int(self._first("SELECT value FROM meta WHERE key='schema_version'")[0])
+
     def seed_hosts(self) -> set[str]:
         return {row[0] for row in self._rows("SELECT DISTINCT host FROM urls WHERE depth=0")}
 
@@ -104,6 +107,36 @@ class SharedQueries:
         """(version, record JSON, content key) of the URL's newest record."""
         row = self._first("SELECT version, record, content_key FROM records WHERE url=? ORDER BY version DESC LIMIT 1", (url,))
         return (int(row[0]), row[1], row[2]) if row else None
+
+    _release_columns = ""
+    """Extra assignments when a URL is marked fetched (PostgreSQL clears the row's lease)."""
+
+    def _forget_lease(self, url: str) -> None:
+        """A backend that keeps leases outside the row lets go of this URL's here."""
+
+    def mark_fetched(
+        self,
+        url: str,
+        *,
+        state: str,
+        next_fetch_at: float,
+        fetched_at: str | None,
+        http_status: int | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        content_hash: str | None = None,
+        failure: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """A URL's fetch is over: its state, when it is due again, and what the response said.
+        Validators and the content hash keep their old values when this fetch gave none."""
+        self._forget_lease(url)
+        self._rows(
+            "UPDATE urls SET state=?, next_fetch_at=?, last_fetched_at=COALESCE(?, last_fetched_at), http_status=?, "
+            "etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified), content_hash=COALESCE(?, content_hash), "
+            f"failure=?, failure_detail=?, fetch_count=fetch_count+1{self._release_columns} WHERE url=?",
+            (state, next_fetch_at, fetched_at, http_status, etag, last_modified, content_hash, failure, detail, url),
+        )
 
     def finish_run(self, run_id: int, finished_at: str, stats: dict[str, Any]) -> None:
         self._rows("UPDATE runs SET finished_at=?, stats=? WHERE id=?", (finished_at, json.dumps(stats), run_id))

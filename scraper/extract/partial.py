@@ -13,6 +13,7 @@ field came from is kept for ``scraper extract --explain``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Literal, TypedDict
 
 from scraper.extract.clean import word_key
 
@@ -22,8 +23,20 @@ ANSWER_FIELDS = (
     "title", "body", "author_name", "author_location", "author_specialty", "author_profile_url",
     "rating", "review_count", "votes", "posted_at",
 )
-QUESTION_FIELDS = ("title", "body", "author", "posted_at", "topic")
+QuestionField = Literal["title", "body", "author", "posted_at", "topic"]
+QUESTION_FIELDS: tuple[QuestionField, ...] = ("title", "body", "author", "posted_at", "topic")
 REVIEW_FIELDS = ("verdict", "posted_at", "cost", "provider_name", "provider_location", "provider_specialty", "provider_profile_url")
+
+
+class QuestionText(TypedDict, total=False):
+    """Question fields read as text (from ``<meta>`` tags), keyed as :class:`PartialPage`
+    names them, so they can be passed to it as keywords and checked."""
+
+    title: str
+    body: str
+    author: str
+    posted_at: str
+    topic: str
 
 
 @dataclass

@@ -28,7 +28,7 @@ from scraper.extract.vocabulary import SpecialtyVocabulary
 
 if TYPE_CHECKING:
     from scraper.extract.html.document import HtmlDocument
-    from scraper.extract.partial import PartialPage
+    from scraper.extract.partial import PartialPage, QuestionField
 
 __all__ = ["ANSWERS_HEADING", "BodyExclusion", "SiteChoice", "SiteProfile"]
 
@@ -101,7 +101,7 @@ class SiteProfile:
     supply the answer list on its own (RealSelf). Otherwise visible text only fills gaps."""
     body_exclude: tuple[str, ...] = ()
     """CSS selectors of elements inside a post body that are the site's, not the author's."""
-    meta_fields: tuple[tuple[str, str], ...] = ()
+    meta_fields: tuple[tuple[QuestionField, str], ...] = ()
     """(record field, meta property or name) pairs read from ``<meta>`` tags, e.g. the topic."""
     page_extractor: PageExtractor | None = None
     """Site-specific selectors for pages the generic strategies cannot read (review pages)."""

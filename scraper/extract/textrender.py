@@ -15,9 +15,11 @@ lines split answers instead (with a warning, since that is a guess).
 
 from __future__ import annotations
 
+import enum
 import itertools
 import re
 from dataclasses import dataclass, field
+from typing import Literal, TypeGuard
 
 from scraper.errors import NotAQAPageError
 from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_author_block
@@ -43,10 +45,16 @@ _VOTE_WIDGET = re.compile(r"vote|helpful|\blikes?\b|score|\bthanks?\b", re.I)
 _TERMINAL = re.compile(r"[.!?)\"'\u2019\u201d\u2026:]$")
 
 
+class _Unread(enum.Enum):
+    """A block's author lines not read yet: None already means "read, and not an author block"."""
+
+    UNREAD = enum.auto()
+
+
 @dataclass
 class _Block:
     lines: list[str]
-    _author: AuthorBlock | bool | None = field(default=False, repr=False, compare=False)
+    _author: AuthorBlock | Literal[_Unread.UNREAD] | None = field(default=_Unread.UNREAD, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -54,9 +62,9 @@ class _Block:
 
     def author(self, vocabulary: SpecialtyVocabulary) -> AuthorBlock | None:
         """The block read as an author block (None if it is not one), worked out once per block."""
-        if self._author is False:
+        if self._author is _Unread.UNREAD:
             self._author = parse_author_block(self.lines, vocabulary)
-        return self._author  # type: ignore[return-value]
+        return self._author
 
 
 @dataclass
@@ -127,25 +135,27 @@ def _items(text: str) -> list[_Item]:
     return items
 
 
-def _is_title_like(item: _Item | None) -> bool:
+def _is_title_like(item: _Item | None) -> TypeGuard[_Block]:
     return isinstance(item, _Block) and len(item.lines) == 1 and len(item.lines[0]) <= _MAX_TITLE_CHARS
 
 
 def _anchor_starts(region: list[_Item], vocabulary: SpecialtyVocabulary) -> list[int]:
     """Indexes in ``region`` where answers start, found from the vote widgets."""
     runs: list[list[int]] = []  # consecutive widgets (blank lines between them do not count)
+    signatures: dict[int, str] = {}
     for i, item in enumerate(region):
         if isinstance(item, _Widget):
+            signatures[i] = item.signature
             if runs and runs[-1][-1] == i - 1:
                 runs[-1].append(i)
             else:
                 runs.append([i])
     if not runs:
         return []
-    first = region[runs[0][0]].signature  # type: ignore[union-attr]
+    first = signatures[runs[0][0]]
 
     def is_anchor(i: int) -> bool:
-        signature = region[i].signature  # type: ignore[union-attr]
+        signature = signatures[i]
         return signature == first or _VOTE_WIDGET.search(signature) is not None
 
     def after_headline(run: list[int]) -> bool:
@@ -181,7 +191,8 @@ def _fallback_starts(region: list[_Item], vocabulary: SpecialtyVocabulary, quest
         if nxt == starts[-1]:
             continue
         after_author = _author_block(region[prev], vocabulary) is not None and prev != starts[-1]
-        repeats_title = _is_title_like(region[nxt]) and region[nxt].text.lower() == question_title.lower()  # type: ignore[union-attr]
+        following = region[nxt]
+        repeats_title = _is_title_like(following) and following.text.lower() == question_title.lower()
         if after_author or repeats_title:
             starts.append(nxt)
     return starts
@@ -284,8 +295,8 @@ def extract_text_render(text: str, site: SiteProfile) -> ExtractedPage:
     rest: list[_Item] = ([_Block(title_block.lines[1:])] if len(title_block.lines) > 1 else []) + items[first + 1 :]
 
 
-    heading = next((i for i, it in enumerate(rest) if isinstance(it, _Heading)), None)
-    answer_count = rest[heading].count if heading is not None else None  # type: ignore[union-attr]
+    heading, heading_item = next(((i, it) for i, it in enumerate(rest) if isinstance(it, _Heading)), (None, None))
+    answer_count = heading_item.count if heading_item is not None else None
     vocabulary = site.specialties
     if heading is not None:
         question_items, region = rest[:heading], rest[heading + 1 :]

@@ -173,7 +173,8 @@ class CookieStore:
             jar = self._jars[host] = _HostJar(self._per_host, self._max_bytes)
         before = jar.count
         try:
-            jar.extract_cookies(_SetCookies(set_cookie_values), urllib.request.Request(url))  # type: ignore[arg-type]
+            # typeshed wants an http.client.HTTPResponse, but the jar only calls .info().get_all() on it
+            jar.extract_cookies(_SetCookies(set_cookie_values), urllib.request.Request(url))  # type: ignore[arg-type]  # duck-typed response, see above
         except Exception:  # noqa: BLE001 - a cookie never fails a page: keep what was stored before it
             _log.debug("Set-Cookie from %s not understood", url, exc_info=True)
         self._jars.move_to_end(host)

@@ -56,6 +56,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Protocol, runtime_checkable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -463,14 +464,15 @@ class HttpFetcher:
         settings = self.settings
         http2 = settings.HTTP2_ENABLED and importlib.util.find_spec("h2") is not None
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=settings.CONCURRENT_REQUESTS)
-        options: dict[str, object] = {}
+        transport: httpx.AsyncBaseTransport | None = None
+        proxy: str | None = None
         if self._transport is not None:
-            options["transport"] = self._transport
+            transport = self._transport
         elif settings.HTTP_PROXY:
             # The proxy resolves the target, so only the name check on redirects applies.
-            options["proxy"] = settings.HTTP_PROXY
+            proxy = settings.HTTP_PROXY
         else:
-            options["transport"] = GuardedTransport(http2=http2, limits=limits)
+            transport = GuardedTransport(http2=http2, limits=limits)
         return httpx.AsyncClient(
             headers=self._default_headers(),
             cookies=NoCookies(),  # cookies are kept per host and bounded by self.cookies, not by httpx
@@ -479,7 +481,8 @@ class HttpFetcher:
             trust_env=False,  # settings are the one source of proxies, not the environment
             http2=http2,
             limits=limits,
-            **options,  # type: ignore[arg-type]
+            proxy=proxy,
+            transport=transport,
         )
 
     def _default_headers(self) -> dict[str, str]:
@@ -694,7 +697,7 @@ def _bytes_after_body(response: httpx.Response) -> bytes:
     h11_state = _h11_state(response)
     if h11_state is None:
         return b""
-    pending, _closed = h11_state.trailing_data  # type: ignore[attr-defined]
+    pending, _closed = h11_state.trailing_data
     return bytes(pending)
 
 
@@ -702,7 +705,15 @@ _STREAM_LINKS = ("_stream", "_httpcore_stream", "_connection")
 """Attributes from httpx's response stream down to httpcore's HTTP/1.1 connection (httpx 0.28-0.29, httpcore 1.0)."""
 
 
-def _h11_state(response: httpx.Response) -> object | None:
+@runtime_checkable
+class _TrailingData(Protocol):
+    """What is read of h11's ``Connection``: h11 is httpcore's dependency, not this project's."""
+
+    @property
+    def trailing_data(self) -> tuple[bytes, bool]: ...
+
+
+def _h11_state(response: httpx.Response) -> _TrailingData | None:
     """The h11 connection that parsed ``response``, found by following the wrappers; None if not found.
 
     httpx does not expose it; its ``trailing_data`` (public in h11) is the only place that holds bytes
@@ -714,7 +725,7 @@ def _h11_state(response: httpx.Response) -> object | None:
         if current is None:
             return None
         state: object | None = getattr(current, "_h11_state", None)
-        if state is not None and hasattr(state, "trailing_data"):
+        if isinstance(state, _TrailingData):
             return state
         current = next((getattr(current, name) for name in _STREAM_LINKS if getattr(current, name, None) is not None), None)
     return None

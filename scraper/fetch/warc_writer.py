@@ -30,7 +30,7 @@ from scraper.fetch.result import FetchResult, utc_now
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # None marks a platform without fcntl; mypy types the name as the module only
 
 __all__ = ["SOFTWARE", "WarcWriter", "WarcWriterError", "complete_length"]
 
@@ -65,9 +65,8 @@ def _record(warc_type: str, fields: list[tuple[str, str]], content_type: str, bl
     return ("\r\n".join(head) + "\r\n\r\n").encode("utf-8") + block + b"\r\n\r\n"
 
 
-def _http_block(result: FetchResult) -> tuple[bytes, bytes]:
+def _http_block(result: FetchResult, status: int) -> tuple[bytes, bytes]:
     """The HTTP response (status line, headers, body) as a WARC block, and its payload."""
-    status = int(result.status)  # type: ignore[arg-type]
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -244,7 +243,7 @@ class WarcWriter:
         if result.status is None:
             raise ValueError(f"{result.url}: a result without an HTTP status has no response to archive")
         uri = (result.final_url or result.url).strip().replace(" ", "%20")
-        block, payload = _http_block(result)
+        block, payload = _http_block(result, result.status)
         fields = [
             ("WARC-Date", _iso_utc(result.fetched_at)),
             ("WARC-Target-URI", uri),

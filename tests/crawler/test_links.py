@@ -10,9 +10,9 @@ import sqlite3
 from pathlib import Path
 
 import scraper
+from scraper.crawler.engine import CrawlStats
 from scraper.crawler.links import page_links
 from scraper.crawler.runner import format_summary
-from scraper.crawler.engine import CrawlStats
 from tests.crawler.site import FixtureSite, ServerThread
 
 

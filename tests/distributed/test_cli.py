@@ -32,7 +32,7 @@ from tests.distributed.conftest import comparable, manifest, read_records
 @click.option("--scheduler", metavar="ADDRESS")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "parquet"]))
 @click.option("--workers", "n_workers", type=int)
-def wired_extract(paths, output, url, site, pretty, explain, url_pattern, engine, scheduler, output_format, n_workers):  # noqa: ANN001, ANN201
+def wired_extract(paths, output, url, site, pretty, explain, url_pattern, engine, scheduler, output_format, n_workers):
     if engine == "dask":
         from scraper.distributed.cli import extract_with_dask
 

@@ -127,7 +127,7 @@ def test_parquet_rows_equal_json_lines(corpus_glob: str, reference: Path, tmp_pa
     summary = run_local_extract([corpus_glob], str(tmp_path), url_pattern=QUESTION_PATTERN, output_format="parquet")
     assert summary["complete"] == 5
     assert all(e["partition"].endswith(".parquet") for e in manifest(tmp_path)["inputs"])
-    key = lambda r: json.dumps(r, sort_keys=True)  # noqa: E731
+    key = lambda r: json.dumps(r, sort_keys=True)
     assert sorted(map(key, read_records(tmp_path))) == sorted(map(key, read_records(reference)))
     assert counts_by_input(tmp_path) == counts_by_input(reference)
 

@@ -28,10 +28,10 @@ does not share a GIL with them, and hands the log over on request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import hashlib
 import html
-import dataclasses
 import json
 import random
 import select
@@ -575,7 +575,7 @@ class FaultServer:
         self._ready.set()
         try:
             await asyncio.wait_for(self._stop.wait(), self.max_seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # ran out of time: stop by itself
         server.close()
         for task in list(self._tasks):
@@ -591,7 +591,7 @@ class FaultServer:
             while True:
                 try:
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_SECONDS)
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ConnectionError):
+                except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
                     return
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")

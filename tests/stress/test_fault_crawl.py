@@ -27,9 +27,9 @@ from scraper.page import RawPage
 from tests.stress.faultsite import (
     CRAWL_SETTINGS,
     DOWNLOAD_TIMEOUT,
-    STALL_SECONDS,
     KINDS,
     LABEL_FAILURE,
+    STALL_SECONDS,
     FaultSite,
     Log,
     PagePlan,
@@ -144,7 +144,7 @@ def test_records_equal_a_clean_extraction_of_the_same_page(crawled: Crawled) -> 
         assert record_content_key(got) == record_content_key(clean), (plan.kind, record["url"])
         checked[plan.kind] += 1
     assert sum(checked.values()) >= 200
-    for kind, (weight, expect) in KINDS.items():
+    for kind, (_weight, expect) in KINDS.items():
         if expect.record:
             assert checked[kind] > 0, kind
 
@@ -227,7 +227,6 @@ def test_each_url_is_requested_as_often_as_its_fault_demands(crawled: Crawled) -
 
 
 def test_retry_after_is_waited_for_and_holds_the_whole_host(crawled: Crawled) -> None:
-    site = crawled.site
     waits = {"r429_wait": 1.0, "r503_wait_date": 1.0}
     log = crawled.first.log
     main_arrivals = sorted(h.at for h in log.hits if h.server == "main")

@@ -243,7 +243,9 @@ def _never_closed(data: bytes) -> bool:
 def _may_declare_xml(markup: bytes) -> bool:
     """True when the bytes may open with an XML declaration (after any whitespace, as
     ``_XML_DECLARATION`` reads the decoded text; a non-ASCII first character may be a space)."""
-    start = _LEADING_SPACE.match(markup).end()  # type: ignore[union-attr]
+    leading = _LEADING_SPACE.match(markup)
+    assert leading is not None  # a starred pattern matches any input, if only the empty prefix
+    start = leading.end()
     return markup.startswith(b"<?xml", start) or (start < len(markup) and markup[start] >= 0x80)
 
 

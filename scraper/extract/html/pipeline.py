@@ -17,7 +17,7 @@ from scraper.extract.html.document import HtmlDocument, parse_html
 from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.visible import element_text, link_targets, render_page
-from scraper.extract.partial import Merged, PartialAnswer, PartialPage, merge
+from scraper.extract.partial import Merged, PartialAnswer, PartialPage, QuestionText, merge
 from scraper.extract.profile import SiteChoice, SiteProfile
 from scraper.extract.textrender import extract_text_render
 from scraper.page import RawPage
@@ -33,20 +33,20 @@ class HtmlExtraction:
 
 
 def _meta_partial(doc: HtmlDocument, site: SiteProfile) -> PartialPage | None:
-    values: dict[str, str] = {}
+    values: QuestionText = {}
     for field_name, prop in site.meta_fields:
         found = doc.index.meta_content(prop)
         if found and found.strip():
             values[field_name] = " ".join(found.split())
-    return PartialPage(strategy="meta", **values) if values else None  # type: ignore[arg-type]
+    return PartialPage(strategy="meta", **values) if values else None
 
 
 def _visible_text(doc: HtmlDocument) -> str:
     """The page rendered as a text render, once per page (site detection may need it first)."""
     text = doc.memo.get(__name__)
-    if text is None:
+    if not isinstance(text, str):
         text = doc.memo[__name__] = render_page(doc.root)
-    return text  # type: ignore[return-value]
+    return text
 
 
 def _visible_partial(doc: HtmlDocument, site: SiteProfile, generic: SiteProfile, can_lead: bool) -> PartialPage | None:
@@ -117,8 +117,9 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     is_review = any(p.kind == "review" for p in found)
     others_have_answers = any(p.answers for p in found)
     if not is_review and (site.text_layout or not others_have_answers):
-        found.append(_visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers))  # type: ignore[arg-type]
-    found = [p for p in found if p is not None]
+        visible = _visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers)
+        if visible is not None:
+            found.append(visible)
     if not any(p.kind for p in found):
         deep = any(code == "nesting_too_deep" for code, _ in doc.notes)
         raise NotAQAPageError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from lxml import etree
@@ -68,12 +68,25 @@ Selector = tuple[tuple[Compound, ...], tuple[str, ...]]
 """(compounds left to right, combinators between them: " " or ">")."""
 
 
+@dataclass
+class _OpenCompound:
+    """A compound still being read: its conditions grow token by token until a combinator
+    or the end closes it into a :class:`Compound`."""
+
+    tag: str | None = None
+    classes: list[str] = field(default_factory=list)
+    attributes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+    def close(self) -> Compound:
+        return Compound(self.tag, tuple(self.classes), tuple(self.attributes))
+
+
 @lru_cache(maxsize=256)
 def compile_selector(css: str) -> Selector | None:
     """The selector as compounds and combinators, or None when it is outside the subset."""
     compounds: list[Compound] = []
     combinators: list[str] = []
-    current: dict[str, object] | None = None
+    current: _OpenCompound | None = None
     position, text = 0, css.strip()
     if not text or "," in text:
         return None
@@ -85,24 +98,24 @@ def compile_selector(css: str) -> Selector | None:
         if found.group("tag") is not None:
             if current is not None:
                 return None  # a type selector only opens a compound
-            current = {"tag": None if found.group("tag") == "*" else found.group("tag"), "classes": [], "attributes": []}
+            current = _OpenCompound(None if found.group("tag") == "*" else found.group("tag"))
         elif found.group("cls") is not None or found.group("attr") is not None:
             if current is None:
-                current = {"tag": None, "classes": [], "attributes": []}
+                current = _OpenCompound()
             if found.group("cls") is not None:
-                current["classes"].append(found.group("cls"))  # type: ignore[attr-defined]
+                current.classes.append(found.group("cls"))
             else:
                 value = found.group("v1") if found.group("v1") is not None else found.group("v2")
-                current["attributes"].append((found.group("attr"), found.group("op"), value))  # type: ignore[attr-defined]
+                current.attributes.append((found.group("attr"), found.group("op"), value))
         else:  # a combinator
             if current is None:
                 return None
-            compounds.append(Compound(current["tag"], tuple(current["classes"]), tuple(current["attributes"])))  # type: ignore[arg-type]
+            compounds.append(current.close())
             combinators.append(">" if ">" in found.group(0) else " ")
             current = None
     if current is None:
         return None
-    compounds.append(Compound(current["tag"], tuple(current["classes"]), tuple(current["attributes"])))  # type: ignore[arg-type]
+    compounds.append(current.close())
     return tuple(compounds), tuple(combinators)
 
 

@@ -123,10 +123,12 @@ def _likes(item: Item) -> int | None:
 
 
 def _document_order(answers: list[Item]) -> list[Item]:
-    if all(a.element is not None for a in answers):
-        position = {id(a): a.element.sourceline or 0 for a in answers}  # type: ignore[union-attr]
-        return sorted(answers, key=lambda a: position[id(a)])
-    return answers
+    position: dict[int, int] = {}
+    for answer in answers:
+        if answer.element is None:  # a JSON-LD answer has no element to place it by: keep the order given
+            return answers
+        position[id(answer)] = answer.element.sourceline or 0
+    return sorted(answers, key=lambda a: position[id(a)])
 
 
 def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, strategy: str, card: AuthorCard | None) -> PartialPage | None:

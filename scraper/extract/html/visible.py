@@ -65,7 +65,9 @@ _MAX_DEPTH = 400
 def _hidden_by(style: str | None, classes: str | None) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
-    return bool(classes) and not _HIDDEN_CLASSES.isdisjoint(classes.split())  # type: ignore[union-attr]
+    if not classes:
+        return False
+    return not _HIDDEN_CLASSES.isdisjoint(classes.split())
 
 
 def _chrome_by(element: HtmlElement, tag: str, role: str | None, classes: str | None, ident: str | None) -> bool:

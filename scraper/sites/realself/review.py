@@ -19,6 +19,7 @@ from scraper.extract.html.document import HtmlDocument
 from scraper.extract.html.select import SubtreeIndex, compile_selector
 from scraper.extract.html.visible import element_text, render_body
 from scraper.extract.partial import PartialPage
+from scraper.extract.profile import PageExtractor
 from scraper.extract.vocabulary import SpecialtyVocabulary, split_location_specialty
 from scraper.sites.realself import selectors as S
 
@@ -118,7 +119,7 @@ def _containers(doc: HtmlDocument) -> dict[str, HtmlElement]:
     return doc.elements_by_id(S.REVIEW_VIEW, S.REVIEW_ENTRIES, S.PROVIDER)
 
 
-def review_extractor(vocabulary: SpecialtyVocabulary):  # type: ignore[no-untyped-def]
+def review_extractor(vocabulary: SpecialtyVocabulary) -> PageExtractor:
     """A page extractor for RealSelf review pages, bound to the site's vocabulary."""
 
     def extract(doc: HtmlDocument) -> PartialPage | None:

@@ -45,9 +45,9 @@ def differences(expected: Any, actual: Any, path: str) -> list[str]:
         return found
     if path.endswith(".body"):
         expected, actual = collapse(expected), collapse(actual)
-    if expected != actual or type(expected) is not type(actual) and not (
+    if expected != actual or (type(expected) is not type(actual) and not (
         isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool)
-    ):
+    )):
         return [f"{path}: expected {expected!r}, got {actual!r}"]
     return []
 

@@ -167,7 +167,7 @@ def microdata_page(title: str, question: str, answer: str) -> bytes:
         f'<h1 itemprop="name">{title}</h1><div itemprop="text"><p>{question}</p></div>'
         f'<div itemprop="suggestedAnswer" itemscope itemtype="https://schema.org/Answer"><div itemprop="text"><p>{answer}</p></div></div>'
         "</div></div></body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def jsonld_page(title: str, question: str, answer: str, author: str = "Dr Ann Lee") -> bytes:

@@ -22,7 +22,7 @@ def jsonld_page(*scripts: str, body: str = "", title: str = "Can I fly after rhi
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>{blocks}</head>"
         f"<body>{body}</body></html>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def codes(record: scraper.PageRecord) -> list[str]:
