@@ -52,8 +52,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scraper._version import __version__
-from scraper.distributed.manifest import Manifest, ManifestMismatch
+from scraper.distributed.manifest import Manifest
 from scraper.distributed.partition import FORMATS, TMP_PREFIX, partition_name, process_input
+from scraper.errors import DaskNotInstalled, ManifestMismatch, OutputBusy
 from scraper.fetch.files import expand_paths
 from scraper.fetch.result import utc_now
 
@@ -73,14 +74,6 @@ Task = Callable[..., dict[str, Any]]
 """``process_input``'s signature: ``(path, out_dir, partition, *, label, url_pattern, site, output_format) -> dict``."""
 Progress = Callable[[dict[str, Any], int, int], None]
 """Called with ``(manifest entry, inputs finished so far, inputs to do)`` as each input finishes."""
-
-class DaskNotInstalled(ImportError):
-    """``--engine dask`` without Dask (or Parquet without pyarrow) installed."""
-
-
-class OutputBusy(RuntimeError):
-    """Another run is writing to the same output directory."""
-
 
 @dataclass
 class _Job:

@@ -52,6 +52,7 @@ from collections import Counter
 from typing import Any
 
 from scraper._version import __version__
+from scraper.errors import ManifestMismatch
 from scraper.fetch.result import utc_now
 from scraper.store.atomic import AtomicReplacement
 
@@ -59,10 +60,6 @@ __all__ = ["MANIFEST_NAME", "Manifest", "ManifestMismatch"]
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
-
-
-class ManifestMismatch(ValueError):
-    """The output directory holds a run made with other settings (format, URL pattern, site)."""
 
 
 class Manifest:
