@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scraper.crawler.state_sql import RESPONSE_BATCH, SharedQueries, StoredResponse, UrlState, pack_body, status_report
-from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateError, StateStoreError
+from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateStoreError
 
 if TYPE_CHECKING:
     from scraper.settings import Settings
@@ -55,7 +55,6 @@ __all__ = [
     "state_error",
 ]
 
-_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 # Migrations: the schema at version N is migrations 1..N applied in order. Never edit
 # a released one; append a new one. A file at a higher version than this code knows is refused.
@@ -258,17 +257,8 @@ class StateStore(SharedQueries):
             )
 
     def _migrate(self) -> None:
-        with self.transaction() as db:
-            db.execute(_META)
-            found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(found[0]) if found else 0
-            if version > SCHEMA_VERSION:
-                raise StateError(f"{self.path} was written by a newer scraper (state schema {version}); upgrade scraper")
-            for script in _MIGRATIONS[version:]:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        with self.transaction():
+            self._apply_migrations(_MIGRATIONS, str(self.path))
 
     def close(self) -> None:
         if self.db is not None:

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scraper.crawler.state_sql import URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
-from scraper.errors import CrawlLockedError, MissingExtraError, StateError, StateStoreError
+from scraper.errors import CrawlLockedError, MissingExtraError, StateStoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -206,17 +206,7 @@ class PostgresStateStore(SharedQueries):
     def _migrate(self) -> None:
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise StateError(f"the state database was written by a newer scraper (state schema {version}); upgrade scraper")
-            for script in _MIGRATIONS[version:]:
-                self._db.execute(script)
-            self._db.execute(
-                "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                (str(SCHEMA_VERSION),),
-            )
+            self._apply_migrations(_MIGRATIONS, "the state database")
 
     @property
     def _db(self) -> psycopg.Connection[Any]:
@@ -224,7 +214,7 @@ class PostgresStateStore(SharedQueries):
         return self.db
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
-        cursor = self._db.execute(self._sql(query), params)
+        cursor = self._db.execute(self._sql(query), params or None)  # no params: no placeholder parsing
         return cursor.fetchall() if cursor.description is not None else []
 
     def _one(self, query: str, params: Any = None) -> Any:

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scraper.errors import StateError
+
 __all__ = ["RESPONSE_BATCH", "URL_COLUMNS", "SharedQueries", "StoredResponse", "UrlState",
            "pack_body", "status_report", "unpack_body"]
 
@@ -76,6 +78,25 @@ class SharedQueries:
     def _first(self, query: str, params: Sequence[Any] = ()) -> Any:
         rows = self._rows(query, params)
         return rows[0] if rows else None
+
+    def _apply_migrations(self, migrations: Sequence[str], where: str) -> None:
+        """Bring the schema up to ``len(migrations)``, inside the caller's transaction.
+
+        Each migration is a script of statements split on ``;`` (none of ours holds one
+        inside a string); the version reached is recorded in ``meta``.  A state written by
+        a newer scraper is refused rather than half-understood.
+        """
+        self._rows("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        found = self._first("SELECT value FROM meta WHERE key='schema_version'")
+        version = int(found[0]) if found else 0
+        if version > len(migrations):
+            raise StateError(f"{where} was written by a newer scraper (state schema {version}); upgrade scraper")
+        for script in migrations[version:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    self._rows(statement)
+        self._rows("DELETE FROM meta WHERE key='schema_version'")
+        self._rows("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(len(migrations)),))
 
     def schema_version(self) -> int:
         return int(self._first("SELECT value FROM meta WHERE key='schema_version'")[0])
