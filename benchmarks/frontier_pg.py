@@ -43,8 +43,8 @@ def fresh_db(server_dsn: str, name: str) -> str:
 
 
 def bench_inserts(dsn: str, rows: int, batch: int) -> float:
-    from scraper.crawler.state import open_state
     from scraper.settings import Settings
+    from scraper.store.state import open_state
 
     with open_state(dsn, Settings(), worker=f"insert-{batch}") as store:
         started = time.perf_counter()
@@ -56,8 +56,8 @@ def bench_inserts(dsn: str, rows: int, batch: int) -> float:
 
 
 def _cycle_worker(dsn: str, name: str, seconds: float, counter: multiprocessing.Value) -> None:  # type: ignore[valid-type]
-    from scraper.crawler.state import open_state
     from scraper.settings import Settings
+    from scraper.store.state import open_state
 
     rng = random.Random(name)
     done = 0
@@ -131,8 +131,8 @@ def main() -> None:
             rate = bench_inserts(fresh_db(dsn, f"bench_ins_{batch}"), args.rows, batch)
             print(f"inserts   batch {batch:>5}: {rate:>9,.0f} rows/s  ({args.rows:,} rows, one process)")
         cycles_db = fresh_db(dsn, "bench_cycles")
-        from scraper.crawler.state import open_state
         from scraper.settings import Settings
+        from scraper.store.state import open_state
 
         with open_state(cycles_db, Settings(), worker="fill") as store, store.transaction():
             store.add_urls([(f"http://h{i % 1000}.test/seed/{i}", f"h{i % 1000}.test", 0) for i in range(50_000)])

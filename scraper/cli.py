@@ -22,18 +22,18 @@ from scraper.extract.api import Explained, extract_page_explained
 from scraper.fetch.files import iter_files
 from scraper.fetch.result import FetchResult
 from scraper.models import PageRecord
-from scraper.output import AtomicTextFile
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
 from scraper.settings import Settings, compile_pattern, parse_setting_assignments
 from scraper.sites import SITES, discoverable
+from scraper.store.textfile import AtomicTextFile
 
 __all__ = ["main"]
 
 def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None,
            settings: Settings) -> Iterator[tuple[str, RawPage | None, str | None]]:
     """(label, raw page or None, problem or None) for every input, archives opened record by record."""
-    from scraper.fetch.archive import is_archive_path, iter_archive
+    from scraper.formats.warc import is_archive_path, iter_archive
 
     limit = settings.EXTRACT_MAXSIZE
     for path in paths:
@@ -217,7 +217,7 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
 def reextract(state: str, output: str | None, output_format: str | None, site: str | None) -> None:
     """Rebuild every record from the stored raw responses with this extractor version (no fetching)."""
     from scraper.crawler.reextract import reextract_state
-    from scraper.crawler.state import is_postgres_url
+    from scraper.store.state import is_postgres_url
 
     if not is_postgres_url(state) and not Path(state).exists():
         raise click.UsageError(f"no crawl state at {state}")
@@ -233,8 +233,8 @@ def status(state: str, as_json: bool) -> None:
     """Show a crawl's state: URLs by state, pages in flight by worker, records, recent runs."""
     import json
 
-    from scraper.crawler.state import is_postgres_url, open_state
     from scraper.errors import ScraperError
+    from scraper.store.state import is_postgres_url, open_state
 
     if not is_postgres_url(state) and not Path(state).exists():
         raise click.UsageError(f"no crawl state at {state}")

@@ -137,10 +137,10 @@ def test_every_error_is_in_the_tree_with_its_exit_code() -> None:
     assert exit_code(CrawlLockedError("x")) == 3
     assert exit_code(OutputError("x")) == exit_code(InputError("x")) == 1
     # Errors defined beside the code that raises them are the same classes as the tree's.
-    from scraper.crawler.state import StateDamagedError
-    from scraper.output import OutputError as OutputErrorOfFiles
     from scraper.settings import SettingsError as SettingsErrorOfSettings
     from scraper.store.outputs import OutputError as OutputErrorOfStore
+    from scraper.store.state import StateDamagedError
+    from scraper.store.textfile import OutputError as OutputErrorOfFiles
 
     assert OutputErrorOfFiles is OutputErrorOfStore is OutputError
     assert SettingsErrorOfSettings is SettingsError

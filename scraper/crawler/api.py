@@ -10,12 +10,12 @@ from typing import Any
 
 from scraper.crawler.discovery import discovery_source, sitemap_pages
 from scraper.crawler.engine import Crawler, CrawlStats
-from scraper.crawler.state import is_postgres_url, open_state, state_error
 from scraper.errors import InputError
 from scraper.fetch.http import HttpFetcher
 from scraper.models import PageRecord
 from scraper.settings import Settings
 from scraper.store.outputs import Output, open_output
+from scraper.store.state import is_postgres_url, open_state, state_error
 
 __all__ = ["acrawl", "crawl", "read_url_file"]
 
@@ -62,12 +62,12 @@ async def acrawl(
     outputs: list[Output] = [open_output(str(output), output_format)] if output else []
     warc = None
     if warc_out:
-        from scraper.fetch.warc_writer import WarcWriter
+        from scraper.store.warc_writer import WarcWriter
 
         warc = WarcWriter(str(warc_out))
     worker = settings.WORKER_NAME
     if is_postgres_url(state) and not worker:
-        from scraper.crawler.state_postgres import default_worker_name
+        from scraper.store.state_postgres import default_worker_name
 
         worker = default_worker_name(str(output) if output else None)
     store = open_state(state, settings, worker=worker)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urljoin
 
 from scraper.errors import NoDiscoveryError
-from scraper.fetch.sitemap import SitemapError, SitemapReader
+from scraper.formats.sitemap import SitemapError, SitemapReader
 from scraper.settings import Settings
 from scraper.sites import discoverable, get_site
 
@@ -33,7 +33,7 @@ _BATCH = 5000  # URLs handed to the frontier at a time: one transaction, and the
 async def sitemap_pages(fetcher: Any, url: str, settings: Settings, *, keep: str | None = None) -> AsyncGenerator[list[str], None]:
     """Page URLs of a sitemap in batches, as they are read, following an index breadth-first.
 
-    Streamed (see :class:`~scraper.fetch.sitemap.SitemapReader`): memory holds one
+    Streamed (see :class:`~scraper.formats.sitemap.SitemapReader`): memory holds one
     sitemap body and one batch, never the millions of URLs an index can list, and
     the crawl fetches the first batch while later sitemaps are still being read.
     Child sitemaps beyond the request budget are not even queued.

@@ -3,9 +3,9 @@
 One asyncio event loop runs ``CONCURRENT_REQUESTS`` workers; each leases the
 next URL from the store and the fetcher enforces per-host politeness in this
 process (a shared PostgreSQL store also enforces it across processes, see
-``state_postgres.py``).  Everything a page changes (its state, raw response,
+``scraper/store/state_postgres.py``).  Everything a page changes (its state, raw response,
 record, discovered links, the host's next allowed start) is committed in one
-transaction; outputs are written from the store afterwards (see ``state.py``
+transaction; outputs are written from the store afterwards (see ``scraper/store/state.py``
 for why that makes kill -9 safe).
 """
 
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scraper.crawler.extract_pool import ExtractPool, PageWork, worker_count
-from scraper.crawler.state import CrawlState, UrlState
 from scraper.crawler.versions import record_content_key, store_version
 from scraper.errors import ExtractWorkerError
 from scraper.fetch.result import FetchResult, utc_now
@@ -32,6 +31,7 @@ from scraper.fetch.urls import host_key, normalize_url
 from scraper.models import PageRecord
 from scraper.settings import Settings
 from scraper.store.outputs import Output
+from scraper.store.state import CrawlState, UrlState
 
 __all__ = ["INTERNAL_ERROR", "CrawlStats", "Crawler", "record_content_key"]
 

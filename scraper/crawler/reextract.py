@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scraper.crawler.state import open_state
 from scraper.crawler.versions import store_version
 from scraper.errors import ExtractionError
 from scraper.extract.api import extract_page_explained
 from scraper.fetch.result import FetchResult
 from scraper.store.outputs import open_output
+from scraper.store.state import open_state
 
 __all__ = ["reextract_state"]
 

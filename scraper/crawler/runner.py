@@ -14,9 +14,9 @@ import click
 
 from scraper.crawler.api import acrawl, read_url_file
 from scraper.crawler.engine import CrawlStats
-from scraper.crawler.state import is_postgres_url
 from scraper.errors import ScraperError, exit_code
 from scraper.settings import Settings, SettingsError, parse_setting_assignments
+from scraper.store.state import is_postgres_url
 
 __all__ = ["CrawlCommand", "format_summary"]
 

@@ -2,7 +2,7 @@
 
 :func:`process_input` is the task both engines run (one call per input file, on a Dask
 worker or in this process).  It reads a WARC/WET file record by record with
-:func:`scraper.fetch.archive.iter_archive` (the URL pattern is applied on the WARC
+:func:`scraper.formats.warc.iter_archive` (the URL pattern is applied on the WARC
 headers, before a block is read, and so before any parsing), extracts every matching
 record, streams the records into a temporary file beside the partition and renames it
 into place only when the whole input has been read.  A task that dies half way leaves
@@ -166,8 +166,8 @@ def _open_writer(replacement: AtomicReplacement, output_format: str) -> _JsonLin
 
 def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple[str, RawPage | None, str | None, str | None]]:
     """(url, raw page or None, failure reason or None, detail) per record of one input."""
-    from scraper.fetch.archive import is_archive_path, iter_archive
     from scraper.fetch.files import read_file
+    from scraper.formats.warc import is_archive_path, iter_archive
 
     if not is_archive_path(abspath):
         # A plain page file (.txt, .html, ...): one record, as `scraper extract FILE` reads it.

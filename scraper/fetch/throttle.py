@@ -155,7 +155,7 @@ class HostThrottle:
     def wait_hint(self, host: str) -> float:
         """Seconds from now until the host should see another request: the delay, or a longer penalty.
 
-        Shared crawl states pass this on to other processes (see ``state_postgres.py``).
+        Shared crawl states pass this on to other processes (see ``scraper/store/state_postgres.py``).
         """
         state = self._hosts.get(self._key(host))
         penalty = state.not_before - time.monotonic() if state is not None else 0.0

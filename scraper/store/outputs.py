@@ -2,7 +2,7 @@
 
 Outputs only ever take records the state store already holds, in the store's
 emit order, and report how far they got; the store remembers that position
-(see ``scraper/crawler/state.py``).
+(see ``scraper/store/state.py``).
 
 What an output may do to a file it is given, by kind of target:
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import scraper
-from scraper.crawler.state import CrawlLockedError, StateStore
+from scraper.store.state import CrawlLockedError, StateStore
 from tests.crawler.site import ServerThread, build_site, render_html
 
 FAST = {"DOWNLOAD_DELAY": 0.0, "CONCURRENT_REQUESTS": 4, "CONCURRENT_REQUESTS_PER_DOMAIN": 2}
@@ -159,7 +159,7 @@ def test_reextract_rebuilds_records_without_fetching(server: ServerThread, tmp_p
 def test_warc_out_keeps_every_fetched_response_for_later(server: ServerThread, tmp_path: Path) -> None:
     warc = tmp_path / "crawl.warc.gz"
     records = list(scraper.crawl([server.base + "/questions"], state=tmp_path / "s.db", warc_out=warc, **FAST))
-    from scraper.fetch.archive import iter_archive
+    from scraper.formats.warc import iter_archive
 
     archived = [r for r in iter_archive(str(warc)) if r.failure is None]
     assert {r.url for r in archived} >= {r.url for r in records}

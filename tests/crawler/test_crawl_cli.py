@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.crawler.state import StateStore
+from scraper.store.state import StateStore
 from tests.conftest import ROOT
 from tests.crawler.site import ServerThread, build_site
 

@@ -15,11 +15,11 @@ import pytest
 
 from scraper.errors import BinaryInputError, DecompressedTooLargeError, DecompressionError, ScraperError
 from scraper.extract.decode import decode_bytes
-from scraper.fetch.archive import MAX_RECORD_SIZE, iter_archive
 from scraper.fetch.decompress import DEFAULT_STEP, Decompressor, decompress
 from scraper.fetch.result import FetchResult
+from scraper.formats.warc import MAX_RECORD_SIZE, iter_archive
 from tests.conftest import FIXTURES, SEED
-from tests.fetch.test_archive import build
+from tests.formats.test_warc import build
 
 PAGE = (FIXTURES / "html" / "discourse-ionic-177814" / "page.html").read_bytes()
 """A real Discourse page, 221 KB: realistic markup, not a run of one byte."""

@@ -1,7 +1,7 @@
 """Security limits: compressed bombs, hostile URLs and pages.
 
 Companions elsewhere: gzip bombs at the fetcher (tests/fetch/test_http.py), XML bombs and external
-entities in sitemaps (tests/fetch/test_sitemap.py), redirects to non-HTTP schemes and from public
+entities in sitemaps (tests/formats/test_sitemap.py), redirects to non-HTTP schemes and from public
 pages into the local network (tests/fetch/test_http.py), names that resolve into the local network
 (tests/security/test_resolved_addresses.py), gzip bombs in extract input (tests/extract/test_decode.py).
 """

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 import scraper
-from scraper.crawler.state import StateStore
 from scraper.errors import ScraperError
 from scraper.store import outputs
 from scraper.store.outputs import CsvOutput, JsonLinesOutput, OutputConflictError, OutputWriteError, SqliteOutput
+from scraper.store.state import StateStore
 from tests.conftest import ROOT, SEED
 from tests.crawler.site import ServerThread, build_site
 

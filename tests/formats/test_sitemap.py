@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.fetch.sitemap import MAX_SITEMAP_SIZE, Sitemap, SitemapError, SitemapUrl, parse_sitemap, robots_sitemaps
+from scraper.formats.sitemap import MAX_SITEMAP_SIZE, Sitemap, SitemapError, SitemapUrl, parse_sitemap, robots_sitemaps
 
 URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
@@ -177,7 +177,7 @@ Sitemap: ftp://example.com/s.xml
 _MEMORY_PROBE = """
 import sys
 from lxml import etree
-from scraper.fetch.sitemap import SitemapReader
+from scraper.formats.sitemap import SitemapReader
 with open(sys.argv[2], "rb") as fh:  # read in one allocation, so the peak before parsing is the body
     body = fh.read()
 def peak_kb():  # VmHWM, not ru_maxrss: the latter keeps the parent's peak across exec

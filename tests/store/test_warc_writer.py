@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from scraper.fetch.archive import iter_archive
 from scraper.fetch.result import FetchResult
-from scraper.fetch.warc_writer import SOFTWARE, WarcWriter, WarcWriterError, complete_length
+from scraper.formats.warc import iter_archive
+from scraper.store.warc_writer import SOFTWARE, WarcWriter, WarcWriterError, complete_length
 from tests.conftest import FIXTURES, SAMPLES
 
 SO_HTML = (FIXTURES / "html" / "stackoverflow-6377231" / "page.html").read_bytes()

@@ -11,7 +11,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scraper.fetch.archive import MAX_RECORD_SIZE, is_archive_path, iter_archive
+from scraper.formats.warc import MAX_RECORD_SIZE, is_archive_path, iter_archive
 from tests.conftest import FIXTURES, SAMPLES
 
 MADE = sorted((FIXTURES / "textrender_made").glob("made-00[1-3]-*.txt"))

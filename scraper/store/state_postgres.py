@@ -1,7 +1,7 @@
 """One crawl shared by many workers: the frontier and all crawl state in PostgreSQL.
 
 Each ``scraper crawl --state postgresql://...`` process is a *worker*.  The
-methods are those of the SQLite :class:`~scraper.crawler.state.StateStore`, so
+methods are those of the SQLite :class:`~scraper.store.state.StateStore`, so
 the crawl engine does not know which one it drives; what differs is how work
 is shared:
 
@@ -39,8 +39,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scraper.crawler.state_sql import URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
 from scraper.errors import CrawlLockedError, MissingExtraError, StateStoreError
+from scraper.store.state_sql import URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
 
 if TYPE_CHECKING:
     import psycopg

@@ -18,7 +18,7 @@ offset and writes the pending records again; any other difference is refused
 (``OutputConflictError``), so data this state did not write is never deleted.  No page is
 fetched twice (step 1 is atomic) and every record is in the file once.
 
-:class:`StateStore` is the embedded default.  :class:`~scraper.crawler.state_postgres.PostgresStateStore`
+:class:`StateStore` is the embedded default.  :class:`~scraper.store.state_postgres.PostgresStateStore`
 has the same methods for several workers sharing one crawl; :func:`open_state`
 picks one from the ``--state`` value (a path, or a ``postgresql://`` URL).
 Both keep a versioned list of schema migrations and apply the missing ones on open.
@@ -35,8 +35,8 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from scraper.crawler.state_sql import RESPONSE_BATCH, SharedQueries, StoredResponse, UrlState, pack_body, status_report
 from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateStoreError
+from scraper.store.state_sql import RESPONSE_BATCH, SharedQueries, StoredResponse, UrlState, pack_body, status_report
 
 if TYPE_CHECKING:
     from scraper.settings import Settings
@@ -131,7 +131,7 @@ def state_error(exc: BaseException) -> StateStoreError | None:
 
 class CrawlState(Protocol):
     """What the crawl engine needs of a state store; :class:`StateStore` and
-    :class:`~scraper.crawler.state_postgres.PostgresStateStore` both provide it."""
+    :class:`~scraper.store.state_postgres.PostgresStateStore` both provide it."""
 
     poll_interval: float
 
@@ -172,7 +172,7 @@ def open_state(state: str | os.PathLike[str], settings: Settings | None = None, 
                read_only: bool = False) -> CrawlState:
     """The store a ``--state`` value names, opened: a SQLite file, or a shared PostgreSQL database."""
     if is_postgres_url(state):
-        from scraper.crawler.state_postgres import PostgresStateStore
+        from scraper.store.state_postgres import PostgresStateStore
 
         return PostgresStateStore(str(state), settings=settings, worker=worker, lock=lock).open()
     store = StateStore(state, lock=lock)

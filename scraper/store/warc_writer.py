@@ -5,7 +5,7 @@ way Common Crawl ships WARC files.  A run killed mid-write therefore leaves at
 most one half-written member at the end of the file; the next
 :class:`WarcWriter` on that file finds the end of the last complete member and
 cuts the file there before appending.  Everything written is readable by
-:func:`scraper.fetch.archive.iter_archive`.
+:func:`scraper.formats.warc.iter_archive`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import BinaryIO
 
 from scraper._version import __version__
 from scraper.errors import DecompressionError, WarcWriterError
-from scraper.fetch.archive import _iso_utc
 from scraper.fetch.decompress import Decompressor, is_gzip
 from scraper.fetch.result import FetchResult, utc_now
+from scraper.formats.warc import _iso_utc
 
 try:
     import fcntl

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import scraper.output
+import scraper.store.textfile
 from scraper.errors import ScraperError
-from scraper.output import AtomicTextFile, OutputError
+from scraper.store.textfile import AtomicTextFile, OutputError
 from tests.conftest import ROOT, SEED
 
 LINES = '{"n": 1}\n{"n": 2}\n'
@@ -109,7 +109,7 @@ def test_a_failure_while_finishing_leaves_the_old_file(tmp_path: Path, monkeypat
 
     target = tmp_path / "out.jsonl"
     target.write_text("old\n")
-    monkeypatch.setattr(scraper.output.os, broken, fail)
+    monkeypatch.setattr(scraper.store.textfile.os, broken, fail)
     with pytest.raises(OutputError, match="No space left") as caught:
         write(target)
     monkeypatch.undo()

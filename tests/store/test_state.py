@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from scraper.crawler.state import SCHEMA_VERSION, CrawlLockedError, StateStore, open_state
 from scraper.errors import ScraperError
 from scraper.settings import Settings
+from scraper.store.state import SCHEMA_VERSION, CrawlLockedError, StateStore, open_state
 
 Opener = Callable[..., Any]
 
@@ -193,7 +193,7 @@ def test_schema_is_migrated_to_the_current_version(opener: Opener, backend: str)
     if backend == "sqlite":
         assert store.schema_version() == SCHEMA_VERSION
     else:
-        from scraper.crawler.state_postgres import SCHEMA_VERSION as PG_VERSION
+        from scraper.store.state_postgres import SCHEMA_VERSION as PG_VERSION
 
         assert store.schema_version() == PG_VERSION
 
@@ -211,7 +211,7 @@ def test_a_state_from_a_newer_scraper_is_refused(opener: Opener, backend: str) -
 
 def test_sqlite_state_of_version_1_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
-    from scraper.crawler.state import _MIGRATIONS
+    from scraper.store.state import _MIGRATIONS
 
     db = sqlite3.connect(path)
     db.executescript(_MIGRATIONS[0])
@@ -288,7 +288,7 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
 
 def test_stored_responses_stream_in_batches_while_records_are_written(opener: Opener) -> None:
     """reextract reads every response and writes a record between reads: no open cursor, no list of all bodies."""
-    from scraper.crawler.state import RESPONSE_BATCH
+    from scraper.store.state import RESPONSE_BATCH
 
     store = opener(DOWNLOAD_DELAY=0)
     count = 2 * RESPONSE_BATCH + 7  # three batches, the last one short

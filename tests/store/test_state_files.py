@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.crawler.state import CrawlLockedError, StateDamagedError, StateStore
+from scraper.store.state import CrawlLockedError, StateDamagedError, StateStore
 
 
 def filled_state(path: Path, urls: int = 3000) -> Path:
