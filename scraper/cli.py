@@ -60,9 +60,7 @@ def _archive_pages(path: str, results: Iterator[FetchResult]) -> Iterator[tuple[
         if result.failure is not None:
             yield label, None, f"{result.failure}: {result.detail}"
         else:
-            page = result.page()
-            yield label, RawPage(body=page.body, kind="warc", url=page.url, path=path, fetched_at=page.fetched_at,
-                                 encoding=page.encoding, headers=page.headers), None
+            yield label, result.page(path=path), None
 
 
 def _error(path: str, reason: str) -> None:

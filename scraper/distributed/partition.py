@@ -196,11 +196,8 @@ def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple
         if result.failure is not None:
             yield result.url, None, result.failure, result.detail
             continue
-        page = result.page()
-        yield page.url or result.url, RawPage(
-            body=page.body, kind="warc", url=page.url, path=path, fetched_at=page.fetched_at,
-            encoding=page.encoding, headers=page.headers,
-        ), None, None
+        page = result.page(path=path)
+        yield page.url or result.url, page, None, None
 
 
 class _InputFailed(Exception):

@@ -85,14 +85,15 @@ class FetchResult:
     def not_modified(self) -> bool:
         return self.failure is None and self.status == 304
 
-    def page(self) -> RawPage:
-        """The body as a raw page for the extractors."""
+    def page(self, *, path: str | None = None) -> RawPage:
+        """The body as a raw page for the extractors; ``path`` names the archive file a WARC record came from."""
         if self.source == "file":
             return RawPage(body=self.body, kind="file", path=self.url, fetched_at=None)
         return RawPage(
             body=self.body,
             kind="warc" if self.source == "warc" else "http",
             url=self.final_url or self.url,
+            path=path,
             fetched_at=self.fetched_at,
             encoding=charset_of(self.headers.get("content-type")),
             headers=dict(self.headers),

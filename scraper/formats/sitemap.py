@@ -20,7 +20,7 @@ from scraper.errors import DecompressedTooLargeError, DecompressionError, Sitema
 from scraper.fetch.decompress import Decompressor, is_gzip
 from scraper.limits import DEFAULT_SITEMAP_MAXSIZE
 
-__all__ = ["MAX_SITEMAP_SIZE", "Sitemap", "SitemapError", "SitemapReader", "SitemapUrl", "parse_sitemap", "robots_sitemaps"]
+__all__ = ["MAX_SITEMAP_SIZE", "Sitemap", "SitemapError", "SitemapReader", "SitemapUrl", "parse_sitemap"]
 
 MAX_SITEMAP_SIZE = DEFAULT_SITEMAP_MAXSIZE
 """SITEMAP_MAXSIZE's default: the protocol's own limit for an uncompressed sitemap (set in :mod:`scraper.limits`)."""
@@ -28,7 +28,6 @@ MAX_SITEMAP_SIZE = DEFAULT_SITEMAP_MAXSIZE
 _PROTOCOL_MAX_URLS = 50_000
 _DECLARATION = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _ABSOLUTE = re.compile(r"https?://[^\s/?#@\\\[\]]+(?:[/?#][^\s]*)?\Z", re.IGNORECASE)
-_ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE)
 
 
 
@@ -294,17 +293,3 @@ def parse_sitemap(body: bytes, *, base_url: str | None = None, max_size: int = M
     else:
         sitemap.urls = entries
     return sitemap
-
-
-def robots_sitemaps(robots_txt: str, *, base_url: str | None = None) -> list[str]:
-    """The ``Sitemap:`` URLs of a robots.txt, in order, without repeats; only http(s) ones."""
-    found: list[str] = []
-    for line in robots_txt.splitlines():
-        match = _ROBOTS_SITEMAP.match(line)
-        if match is None:
-            continue
-        url = urljoin(base_url, match.group(1)) if base_url else match.group(1)
-        parts = urlsplit(url)
-        if parts.scheme.lower() in ("http", "https") and parts.netloc and url not in found:
-            found.append(url)
-    return found

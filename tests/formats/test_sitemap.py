@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.formats.sitemap import MAX_SITEMAP_SIZE, Sitemap, SitemapError, SitemapUrl, parse_sitemap, robots_sitemaps
+from scraper.formats.sitemap import MAX_SITEMAP_SIZE, Sitemap, SitemapError, SitemapUrl, parse_sitemap
 
 URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:image="http://www.google.com/schemas/sitemap-image/1.1">
@@ -154,24 +154,6 @@ def test_malformed_xml_is_recovered_with_a_warning() -> None:
     cut = parse_sitemap(URLSET[:300])  # cut off mid-document: the entries before the cut
     assert [u.loc for u in cut.urls] == ["https://www.realself.com/question/dont-lose-true-for-botox-paralyse-muscles"]
     assert any("recovered" in w for w in cut.warnings)
-
-
-def test_robots_sitemaps() -> None:
-    robots = """User-agent: *
-Disallow: /private
-Sitemap: https://www.realself.com/sitemap_index.xml
-sitemap:https://www.realself.com/sitemap-questions.xml.gz   # questions
-  SITEMAP : https://www.realself.com/sitemap_index.xml
-Sitemap: /relative.xml
-Sitemap: ftp://example.com/s.xml
-# Sitemap: https://commented.example/s.xml
-"""
-    assert robots_sitemaps(robots) == [
-        "https://www.realself.com/sitemap_index.xml",
-        "https://www.realself.com/sitemap-questions.xml.gz",
-    ]
-    assert robots_sitemaps(robots, base_url="https://www.realself.com/robots.txt")[-1] == "https://www.realself.com/relative.xml"
-    assert robots_sitemaps("") == []
 
 
 _MEMORY_PROBE = """
