@@ -250,16 +250,7 @@ def test_a_read_only_target_is_refused(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_an_existing_file_keeps_its_owner_where_permitted(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("only root may give a file to another user")
-    target = tmp_path / "out.jsonl"
-    target.write_text("old\n")
-    os.chown(target, 12345, 23456)
-    target.chmod(0o2640)  # chown clears set-group-ID: the mode must be set after it
-    replace(target)
-    info = target.stat()
-    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (12345, 23456, 0o2640)
+# The owner and group of a replaced file: tests/store/test_textfile.py checks them through `-o`.
 
 
 def test_through_a_symlink_the_file_it_names_is_replaced(tmp_path: Path) -> None:
