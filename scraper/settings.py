@@ -210,7 +210,7 @@ def compile_pattern(pattern: str, option: str = "") -> re.Pattern[str]:
         return re.compile(pattern)
     except re.error as exc:
         where = f"{option}: " if option else ""
-        raise PatternError(f"{where}{pattern!r} is not a regular expression ({exc})") from None
+        raise PatternError(f"{where}{pattern!r} is not a valid regular expression ({exc})") from None
 
 
 def parse_setting_assignments(assignments: list[str] | tuple[str, ...]) -> dict[str, Any]:

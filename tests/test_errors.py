@@ -63,13 +63,13 @@ def test_discover_in_the_library_names_the_sites_that_have_a_source(tmp_path: Pa
 @pytest.mark.parametrize("flag", [["--include", "("], ["--exclude", "[a-"], ["-s", "INCLUDE=("]])
 def test_a_bad_crawl_regex_is_a_usage_error(tmp_path: Path, flag: list[str]) -> None:
     result = run("crawl", DEAD, *flag, "--state", str(tmp_path / "s.db"), cwd=tmp_path)
-    assert_one_line_error(result, 2, "is not a regular expression")
+    assert_one_line_error(result, 2, "is not a valid regular expression")
     assert not (tmp_path / "s.db").exists(), "nothing was started"
 
 
 def test_a_bad_url_pattern_is_a_usage_error(tmp_path: Path) -> None:
     result = run("extract", str(SAMPLE), "--url-pattern", "(", cwd=tmp_path)
-    assert_one_line_error(result, 2, "scraper: --url-pattern: '(' is not a regular expression")
+    assert_one_line_error(result, 2, "scraper: --url-pattern: '(' is not a valid regular expression")
     assert result.stdout == ""
 
 
@@ -122,7 +122,7 @@ def test_list_settings_come_from_their_types() -> None:
         "RETRY_HTTP_CODES": ["500", "503"], "INCLUDE": ["/question/"], "DOWNLOAD_DELAY": 0.5,
     }
     assert Settings.build(parse_setting_assignments(["RETRY_HTTP_CODES=500,503"])).RETRY_HTTP_CODES == (500, 503)
-    with pytest.raises(SettingsError, match=r"INCLUDE: '\(' is not a regular expression"):
+    with pytest.raises(SettingsError, match=r"INCLUDE: '\(' is not a valid regular expression"):
         Settings.build({"INCLUDE": ["("]})
 
 

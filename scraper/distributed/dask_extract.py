@@ -44,7 +44,6 @@ This module imports Dask only inside :func:`run_dask_extract`, so importing it
 from __future__ import annotations
 
 import os
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -54,9 +53,10 @@ from typing import Any
 from scraper._version import __version__
 from scraper.distributed.manifest import Manifest
 from scraper.distributed.partition import FORMATS, TMP_PREFIX, partition_name, process_input
-from scraper.errors import DaskNotInstalled, ManifestMismatch, OutputBusy
+from scraper.errors import ConfigError, DaskNotInstalled, ManifestMismatch, OutputBusy
 from scraper.fetch.files import expand_paths
 from scraper.fetch.result import utc_now
+from scraper.settings import compile_pattern
 
 __all__ = [
     "DASK_INSTALL_HINT",
@@ -96,18 +96,17 @@ def _expand(inputs: Iterable[str]) -> Iterator[tuple[str, str | None]]:
 
 
 def _settings(url_pattern: str | None, site: str | None, output_format: str) -> dict[str, Any]:
+    """What identifies a run in its manifest (a rerun with other values is refused), checked
+    by the same rules as ``scraper extract`` before any task starts."""
     if output_format not in FORMATS:
-        raise ValueError(f"unknown output format {output_format!r}; one of {', '.join(FORMATS)}")
+        raise ConfigError(f"unknown output format {output_format!r}; one of {', '.join(FORMATS)}")
     if output_format == "parquet":
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise DaskNotInstalled(f"--format parquet needs pyarrow: {DASK_INSTALL_HINT}") from None
     if url_pattern:
-        try:
-            re.compile(url_pattern)
-        except re.error as exc:
-            raise ValueError(f"--url-pattern {url_pattern!r} is not a valid regular expression: {exc}") from None
+        compile_pattern(url_pattern, "--url-pattern")
     if site is not None:
         from scraper.sites import get_site
 
