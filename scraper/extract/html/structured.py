@@ -131,8 +131,22 @@ def _document_order(answers: list[Item]) -> list[Item]:
     return sorted(answers, key=lambda a: position[id(a)])
 
 
+def _loose_answers(items: list[Item], questions: list[Item]) -> list[Item]:
+    """``Answer`` items that no ``Question`` item holds: a page that marks each answer up but
+    not the question (Zhihu's 2015 pages: 50 answers; the only Question items are the
+    related questions of the sidebar, each with its own top answer)."""
+    held = {id(inner) for q in questions for inner in q.walk() if inner is not q}
+    return [it for top in items for it in top.walk() if it.is_a("Answer") and id(it) not in held]
+
+
 def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, strategy: str, card: AuthorCard | None) -> PartialPage | None:
     questions = [it for top in items for it in top.walk() if it.is_a("Question")]
+    loose = _loose_answers(items, questions)
+    linked = max((len(q.all("acceptedAnswer")) + len(q.all("suggestedAnswer")) for q in questions), default=0)
+    if len(loose) >= 2 and len(loose) > linked:
+        # The answers are the page's own; the Question items, if any, are other questions.
+        return PartialPage(strategy=strategy, answers=[_answer(a, doc, exclude, card) for a in _document_order(loose)],
+                           kind="question")
     if not questions:
         return None
     question = max(questions, key=lambda q: len(q.all("acceptedAnswer")) + len(q.all("suggestedAnswer")))
@@ -153,9 +167,13 @@ def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, stra
 
 def _forum_thread(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, strategy: str) -> PartialPage | None:
     posts = [it for it in items if it.is_a(*_POSTING_TYPES) and (it.first("articleBody") is not None or it.first("text") is not None)]
-    if len(posts) < 2:
+    if not posts:
         return None
     first, replies = posts[0], posts[1:]
+    if not replies:  # one posting holding its replies as ``comment`` items (Invision Community)
+        replies = [c for c in first.items("comment") if c.is_a(*_POSTING_TYPES)]
+    if not replies:
+        return None
     author, _ = _author(first.first("author"), doc)
     return PartialPage(
         strategy=strategy,

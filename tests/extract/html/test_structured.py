@@ -368,3 +368,60 @@ def test_rdfa_qapage_gives_the_record() -> None:
     assert first.author is not None and (first.author.name, first.author.profile_url) == ("Ana Lima, MD", "https://example.org/dr/ana-lima")
     assert second.body == "Usually not after two weeks." and second.author is None
     assert "rdfa" in record.source.extractor.name
+
+
+# Modelled on Invision Community 4 (a real thread: ../shared/realdata/wild-dev/html/
+# invision-scienceforums_133914_magichtml.html): one DiscussionForumPosting for the opening post,
+# its replies as `comment` items with author and upvoteCount, and no posting per reply.
+INVISION_THREAD = {
+    "@context": "http://schema.org",
+    "@type": "DiscussionForumPosting",
+    "name": "Photon absorption and electron transition levels.",
+    "headline": "Photon absorption and electron transition levels.",
+    "text": "Can an atom absorb a photon whose energy is above the gap to the next level?",
+    "datePublished": "2024-03-01T09:00:00+0000",
+    "author": {"@type": "Person", "name": "avicenna"},
+    "comment": [
+        {"@type": "Comment", "author": {"@type": "Person", "name": "swansont"},
+         "dateCreated": "2024-03-01T10:00:00+0000", "text": "No: the energy has to match a transition.", "upvoteCount": 0},
+        {"@type": "Comment", "author": {"@type": "Person", "name": "exchemist"},
+         "dateCreated": "2024-03-01T11:00:00+0000", "text": "Unless the atom is ionised, then any energy above it will do.",
+         "upvoteCount": 1},
+    ],
+}
+
+
+def test_a_forum_posting_with_its_replies_as_comments_gives_every_reply() -> None:
+    record = scraper.extract_page(RawPage(body=jsonld_page(json.dumps(INVISION_THREAD)), kind="file", path="t.html"))
+    assert record.question.title == "Photon absorption and electron transition levels."
+    assert record.question.author == "avicenna"
+    assert [a.author.name for a in record.answers if a.author] == ["swansont", "exchemist"]
+    assert [a.votes for a in record.answers] == [0, 1]
+    assert record.answers[1].body == "Unless the atom is ionised, then any energy above it will do."
+
+
+def test_a_single_forum_posting_without_replies_is_not_a_thread() -> None:
+    alone = {k: v for k, v in INVISION_THREAD.items() if k != "comment"}
+    with pytest.raises(NotAQAPageError):
+        scraper.extract_page(RawPage(body=jsonld_page(json.dumps(alone)), kind="file", path="t.html"))
+
+
+def test_answers_marked_up_without_their_question_are_the_pages_answers() -> None:
+    """Modelled on Zhihu's 2015 pages: every answer is a schema.org Answer item, the page's question
+    is not an item, and the only Question items are related questions, each with a top answer."""
+    answers = "".join(
+        f"<div itemscope itemtype='http://schema.org/Answer'><span itemprop='author' itemscope "
+        f"itemtype='http://schema.org/Person'><span itemprop='name'>{name}</span></span>"
+        f"<div itemprop='text'>{text}</div><span itemprop='upvoteCount'>{votes}</span></div>"
+        for name, text, votes in (("Ann", "Say thank you: it costs nothing.", 12), ("Bo", "Only for big favours.", 3),
+                                  ("Cy", "Between close friends it can feel distant.", 40))
+    )
+    related = ("<aside><div itemscope itemtype='http://schema.org/Question'><a itemprop='name'>Other question?</a>"
+               "<div itemprop='topAnswer' itemscope itemtype='http://schema.org/Answer'>"
+               "<div itemprop='text'>A related answer.</div></div></div></aside>")
+    page = jsonld_page(body=f"<h1>Should close friends say thanks?</h1>{answers}{related}", title="Should close friends say thanks?")
+    record = scraper.extract_page(RawPage(body=page, kind="file", path="z.html"))
+    assert record.question.title == "Should close friends say thanks?"
+    assert [a.author.name for a in record.answers if a.author] == ["Ann", "Bo", "Cy"]
+    assert [a.votes for a in record.answers] == [12, 3, 40]
+    assert all("related answer" not in (a.body or "") for a in record.answers)
