@@ -225,7 +225,10 @@ def parse_setting_assignments(assignments: list[str] | tuple[str, ...]) -> dict[
             value = json.loads(raw)
         except ValueError:
             value = raw
-        if isinstance(value, str) and Settings.is_list(name.strip().upper()):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if Settings.is_list(name.strip().upper()):
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            elif not isinstance(value, list):  # one value that parsed as JSON: -s RETRY_HTTP_CODES=500
+                value = [value]
         overrides[name.strip().upper()] = value
     return overrides

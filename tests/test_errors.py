@@ -122,6 +122,8 @@ def test_list_settings_come_from_their_types() -> None:
         "RETRY_HTTP_CODES": ["500", "503"], "INCLUDE": ["/question/"], "DOWNLOAD_DELAY": 0.5,
     }
     assert Settings.build(parse_setting_assignments(["RETRY_HTTP_CODES=500,503"])).RETRY_HTTP_CODES == (500, 503)
+    assert Settings.build(parse_setting_assignments(["RETRY_HTTP_CODES=500"])).RETRY_HTTP_CODES == (500,)
+    assert Settings.build(parse_setting_assignments(['INCLUDE=["/a,b/"]'])).INCLUDE == ("/a,b/",)  # JSON keeps a comma
     with pytest.raises(SettingsError, match=r"INCLUDE: '\(' is not a valid regular expression"):
         Settings.build({"INCLUDE": ["("]})
 
