@@ -28,6 +28,9 @@ class RawPage:
     encoding: str | None = None
     """The encoding the transport declared (HTTP charset), when any."""
     headers: dict[str, str] = field(default_factory=dict)
+    truncated: bool = False
+    """The source knows the bytes are cut off (an archive record that ends early): the record says so
+    even when the cut happens to fall where the page still looks whole."""
 
     @cached_property
     def sha256(self) -> str:

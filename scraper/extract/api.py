@@ -68,6 +68,17 @@ def _source(page: RawPage, name: str) -> Source:
     )
 
 
+def _truncated(page: RawPage, found: bool, warnings: list[RecordWarning]) -> bool:
+    """The record's ``truncated``: the extractor's own finding, or the source's word that the bytes are cut off.
+
+    Why both: an archive record cut mid-page may still end where the page looks whole
+    (an answer ends, a tag closes), so only the reader knows; the warning says which.
+    """
+    if page.truncated and not found:
+        warnings.append(RecordWarning(code="truncated", message="the source is cut off (the archive record ends early): the page may be incomplete"))
+    return found or page.truncated
+
+
 def _from_text(page: RawPage, site: SiteProfile | None) -> Explained:
     text = decode_bytes(page.body, page.encoding)
     profile = site or detect_site(page.url, text)
@@ -79,7 +90,7 @@ def _from_text(page: RawPage, site: SiteProfile | None) -> Explained:
         question=extracted.question,
         answer_count=extracted.answer_count,
         answers=extracted.answers,
-        truncated=extracted.truncated,
+        truncated=_truncated(page, extracted.truncated, extracted.warnings),
         warnings=extracted.warnings,
     )
     return Explained(record=record, strategies=["text-render"])
@@ -151,7 +162,7 @@ def _from_html(page: RawPage, site: SiteProfile | None) -> Explained:
         review=_review(found),
         answer_count=found.answer_count,
         answers=answers,
-        truncated=found.truncated,
+        truncated=_truncated(page, found.truncated, warnings),
         warnings=warnings,
     )
     return Explained(record=record, provenance=merged.provenance, strategies=merged.strategies, document=result.document)

@@ -76,6 +76,8 @@ class FetchResult:
     """A human sentence about the failure (status, exception, what the wall was)."""
     source: str = "http"
     """"http", "file" or "warc"."""
+    truncated: bool = False
+    """The body is known to be cut off: an archive record that ends early or says so (WARC-Truncated)."""
 
     @property
     def ok(self) -> bool:
@@ -97,4 +99,5 @@ class FetchResult:
             fetched_at=self.fetched_at,
             encoding=charset_of(self.headers.get("content-type")),
             headers=dict(self.headers),
+            truncated=self.truncated,
         )

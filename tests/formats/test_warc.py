@@ -11,7 +11,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from scraper.formats.warc import MAX_RECORD_SIZE, is_archive_path, iter_archive
+from scraper.formats.warc import MAX_RECORD_SIZE, SKIP_REASONS, ArchiveStats, is_archive_path, iter_archive, looks_like_archive
 from tests.conftest import FIXTURES, SAMPLES
 
 MADE = sorted((FIXTURES / "textrender_made").glob("made-00[1-3]-*.txt"))
@@ -217,16 +217,32 @@ def test_wrong_content_length_loses_only_its_record(tmp_path: Path, delta: int) 
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
-def test_truncated_file_ends_with_one_failure(tmp_path: Path, gz: bool) -> None:
+def test_a_record_cut_by_the_end_of_the_file_gives_its_page_marked_truncated(tmp_path: Path, gz: bool) -> None:
     data, offsets = build(wet_records(), gz=gz)
     last = offsets[-1]
     cut = data[: last + (len(data) - last) // 2]
-    results = list(iter_archive(write(tmp_path, "cut.wet.gz" if gz else "cut.wet", cut)))
-    assert [r.url for r in results[:-1]] == [u for u, _ in wet_pages()[:-1]]
-    assert all(r.ok for r in results[:-1])
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "cut.wet.gz" if gz else "cut.wet", cut), stats=stats))
+    pages = wet_pages()
+    assert [r.url for r in results] == [u for u, _ in pages]
+    assert all(r.ok for r in results)
+    assert [r.truncated for r in results] == [False] * (len(pages) - 1) + [True]
     final = results[-1]
-    assert final.failure == "decode_error"
-    assert f"truncated at offset {last}" in final.detail
+    assert final.body and pages[-1][1].startswith(final.body) and final.body != pages[-1][1]
+    assert final.page().truncated
+    assert (stats.read, stats.truncated, dict(stats.skipped)) == (len(pages), 1, {"warcinfo": 1})
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_a_file_cut_inside_a_header_block_ends_with_one_failure(tmp_path: Path, gz: bool) -> None:
+    data, offsets = build(wet_records(), gz=gz)
+    cut = data[: offsets[-1] + (20 if gz else 40)]  # inside the last record's WARC header block
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "cut.wet", cut), stats=stats))
+    assert [r.url for r in results[:-1]] == [u for u, _ in wet_pages()[:-1]]
+    final = results[-1]
+    assert final.failure == "decode_error" and "truncated" in final.detail
+    assert stats.skipped["truncated"] == 1 and stats.records == len(offsets)
 
 
 def test_not_an_archive_gives_one_failure(tmp_path: Path) -> None:
@@ -262,7 +278,9 @@ def test_archived_error_status_is_an_http_error(tmp_path: Path) -> None:
         ("x.WET.GZ", True),
         ("CC-MAIN-x.warc.wet.gz", True),
         ("x.wet", True),
-        ("x.arc.gz", False),
+        ("x.arc.gz", True),
+        ("x.ARC", True),
+        ("x.arc.open", False),
         ("x.txt.gz", False),
         ("warc", False),
     ],
@@ -292,3 +310,174 @@ def test_a_length_that_swallows_the_next_record_exactly_is_caught(tmp_path: Path
     assert pages[0][0] not in [r.url for r in results if r.ok], "the lying record is not read as a page"
     if not gz:  # a plain file resyncs: only the lying record is lost, the one it swallowed is read
         assert [r.url for r in results if r.ok] == [u for u, _ in pages[1:]]
+
+
+# --- what is skipped, and counted ----------------------------------------------------------------
+
+
+def http(body: bytes, content_type: str = "text/html; charset=utf-8", status: str = "200 OK", extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 %s\r\nContent-Type: %s\r\n%s\r\n%s" % (status.encode(), content_type.encode(), extra, body)
+
+
+def raw_record(kind: str, uri: str, block: bytes, content_type: str, extra: bytes = b"") -> dict:
+    """A WARC record written by hand: resource and revisit records, or fields warcio's writer sets itself."""
+    head = b"WARC/1.0\r\nWARC-Type: %s\r\nWARC-Target-URI: %s\r\nWARC-Date: %s\r\nWARC-Record-ID: <urn:uuid:%s>\r\n" % (
+        kind.encode(), uri.encode(), DATE.encode(), str(abs(hash((kind, uri, block)))).encode())
+    head += b"Content-Type: %s\r\n%sContent-Length: %d\r\n\r\n" % (content_type.encode(), extra, len(block))
+    return {"raw": head + block + b"\r\n\r\n"}
+
+
+def test_every_skipped_record_is_counted_by_reason(tmp_path: Path) -> None:
+    records = warc_records() + [
+        {"type": "response", "uri": "https://example.com/logo.png", "headers": [("Content-Type", "image/png")], "body": b"\x89PNG"},
+        {"type": "response", "uri": "https://example.com/api", "headers": [("Content-Type", "application/json")], "body": b"{}"},
+        raw_record("revisit", SO_URL, b"", "application/http; msgtype=response"),
+        raw_record("resource", "metadata://crawler/log.txt", b"crawl log", "text/plain"),
+        raw_record("response", "dns:example.com", b"20240301 example.com A 1.2.3.4", "text/dns"),
+        raw_record("made-up", SO_URL, b"", "text/plain"),
+        raw_record("response", "", http(b"<p>x</p>"), "application/http; msgtype=response"),
+    ]
+    data, _ = build(records, gz=True)
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "mixed.warc.gz", data), stats=stats))
+    assert [r.url for r in results] == [SO_URL, SEED_URL]
+    assert stats.read == 2 and stats.records == len(records)
+    assert dict(stats.skipped) == {"warcinfo": 1, "request": 1, "metadata": 1, "non_html": 2, "revisit": 1, "not_web": 1,
+                                   "not_http": 1, "unknown_type": 1, "no_uri": 1}
+    assert set(stats.skipped) <= set(SKIP_REASONS)
+    assert stats.describe().startswith(f"{len(records)} records: 2 read, {len(records) - 2} skipped (2 non_html, 1 metadata, ")
+
+
+def test_url_pattern_and_damage_are_counted_too(tmp_path: Path) -> None:
+    data, offsets = build(wet_records(), gz=False)
+    damaged = data[: offsets[3]] + b"some garbage that is no record\r\n" + data[offsets[3] :]
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "d.wet", damaged), url_pattern="made-|dont-lose", stats=stats))
+    assert [r.url for r in results if r.ok] == [SEED_URL]
+    assert dict(stats.skipped) == {"warcinfo": 1, "url_pattern": len(offsets) - 2, "unreadable": 1}
+    assert stats.records == len(offsets) + 1  # the garbage counts as one lost stretch; the record after it is still read
+
+
+def test_resource_records_holding_html_or_text_are_pages(tmp_path: Path) -> None:
+    records = [
+        raw_record("resource", SO_URL, SO_HTML, "text/html; charset=utf-8"),
+        raw_record("resource", SEED_URL, SEED_TEXT, "text/plain"),
+        raw_record("resource", "https://example.com/a.pdf", b"%PDF-1.4", "application/pdf"),
+    ]
+    data, _ = build(records, gz=True)
+    stats = ArchiveStats()
+    html, text = iter_archive(write(tmp_path, "res.warc.gz", data), stats=stats)
+    assert (html.status, html.body, html.headers) == (200, SO_HTML, {"content-type": "text/html; charset=utf-8"})
+    assert html.ok and html.page().encoding == "utf-8" and html.fetched_at == DATE
+    assert (text.url, text.body, text.headers["content-type"]) == (SEED_URL, SEED_TEXT, "text/plain")
+    assert dict(stats.skipped) == {"non_html": 1}
+
+
+def test_a_record_that_says_it_is_truncated_gives_a_truncated_page(tmp_path: Path) -> None:
+    body = SO_HTML[:5000]
+    records = [
+        raw_record("response", SO_URL, http(body), "application/http; msgtype=response", b"WARC-Truncated: length\r\n"),
+        raw_record("response", SEED_URL, http(SEED_TEXT, "text/plain", extra=b"Content-Length: %d\r\n" % (len(SEED_TEXT) + 99)),
+                   "application/http; msgtype=response"),
+        raw_record("response", SEED_URL + "?whole", http(SEED_TEXT, "text/plain", extra=b"Content-Length: %d\r\n" % len(SEED_TEXT)),
+                   "application/http; msgtype=response"),
+    ]
+    data, _ = build(records, gz=False)
+    stats = ArchiveStats()
+    said, short, whole = iter_archive(write(tmp_path, "t.warc", data), stats=stats)
+    assert (said.truncated, short.truncated, whole.truncated) == (True, True, False)
+    assert said.ok and said.body == body and (stats.read, stats.truncated) == (3, 2)
+
+
+def test_the_extracted_record_of_a_cut_record_says_truncated(tmp_path: Path) -> None:
+    """The page itself looks whole (the seed's footer is there): only the archive knows it is short."""
+    from scraper.extract.api import extract_page
+
+    block = http(SEED_TEXT, "text/plain; charset=utf-8", extra=b"Content-Length: %d\r\n" % (len(SEED_TEXT) + 10))
+    data, _ = build([raw_record("response", SEED_URL, block, "application/http; msgtype=response")], gz=True)
+    path = write(tmp_path, "one.warc.gz", data)
+    (result,) = iter_archive(path)
+    record = extract_page(result.page(path=str(path)))
+    assert record.truncated is True
+    assert [w.code for w in record.warnings].count("truncated") == 1
+    whole = extract_page(result.page(path=str(path)).__class__(body=result.body, kind="warc", url=SEED_URL))
+    assert whole.truncated is False
+
+
+def test_a_few_stray_bytes_after_a_block_keep_the_record(tmp_path: Path) -> None:
+    """warcio's example-trunc.warc: the block is 2 bytes short of where the next record starts."""
+    data, offsets = build(warc_records(), gz=False)
+    start, end = offsets[2], offsets[3]
+    record = data[start:end]
+    length = int(re.search(rb"Content-Length: (\d+)", record).group(1))
+    record = record.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length - 2), 1)
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "stray.warc", data[:start] + record + data[end:]), stats=stats))
+    assert [r.url for r in results] == [SO_URL, SEED_URL] and all(r.ok for r in results)
+    assert results[0].body == SO_HTML[:-2]
+    assert stats.records == len(offsets) and "unreadable" not in stats.skipped
+
+
+def test_stats_of_several_archives_add_up() -> None:
+    one, two = ArchiveStats(read=2, truncated=1), ArchiveStats(read=1)
+    one.skip("request")
+    two.skip("request")
+    two.skip("warcinfo")
+    total = ArchiveStats.combined([one, two])
+    assert (total.records, total.read, dict(total.skipped)) == (6, 3, {"request": 2, "warcinfo": 1})
+    assert total.describe() == "6 records: 3 read (1 truncated), 3 skipped (2 request, 1 warcinfo)"
+    assert ArchiveStats().describe() == "0 records: 0 read, 0 skipped"
+
+
+# --- ARC ------------------------------------------------------------------------------------------
+
+
+ARC_VERSION = b"1 0 Test Crawl\nURL IP-address Archive-date Content-type Archive-length\n"
+
+
+def arc_record(url: str, block: bytes, content_type: str = "text/html", date: str = "20240301120000") -> bytes:
+    return b"%s 192.0.2.1 %s %s %d\n%s\n" % (url.encode(), date.encode(), content_type.encode(), len(block), block)
+
+
+def arc_file(*records: bytes, gz: bool) -> bytes:
+    parts = [arc_record("filedesc://test.arc", ARC_VERSION, "text/plain"), *records]
+    return b"".join(gzip.compress(p) for p in parts) if gz else b"".join(parts)
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_arc_records_are_read_as_responses(tmp_path: Path, gz: bool) -> None:
+    data = arc_file(
+        arc_record(SO_URL, http(SO_HTML)),
+        arc_record("dns:stackoverflow.com", b"20240301120000\nstackoverflow.com. 300 IN A 192.0.2.7\n", "text/dns"),
+        arc_record("https://example.com/logo.gif", http(b"GIF89a", "image/gif"), "image/gif"),
+        arc_record(SEED_URL, http(SEED_TEXT, "text/plain; charset=utf-8"), "text/plain", date="200403011200"),
+        gz=gz,
+    )
+    stats = ArchiveStats()
+    so, seed = iter_archive(write(tmp_path, "crawl.arc.gz" if gz else "crawl.arc", data), stats=stats)
+    assert (so.url, so.status, so.body, so.fetched_at, so.source) == (SO_URL, 200, SO_HTML, "2024-03-01T12:00:00Z", "warc")
+    assert so.headers["content-type"] == "text/html; charset=utf-8" and so.ok
+    assert (seed.body, seed.fetched_at) == (SEED_TEXT, "2004-03-01T12:00:00Z")
+    assert dict(stats.skipped) == {"filedesc": 1, "not_web": 1, "non_html": 1}
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
+def test_archives_are_told_by_content_not_name(tmp_path: Path, gz: bool) -> None:
+    arc = write(tmp_path, "capture.dat", arc_file(arc_record(SEED_URL, http(SEED_TEXT, "text/plain")), gz=gz))
+    data, _ = build(wet_records(), gz=gz)
+    wet = write(tmp_path, "segment.bin", data)
+    text = write(tmp_path, "page.txt.gz" if gz else "page.txt", gzip.compress(SEED_TEXT) if gz else SEED_TEXT)
+    assert looks_like_archive(arc) and looks_like_archive(wet) and not looks_like_archive(text)
+    assert not looks_like_archive(tmp_path / "missing.warc")
+    assert [r.body for r in iter_archive(arc)] == [SEED_TEXT]
+    assert [r.url for r in iter_archive(wet)] == [u for u, _ in wet_pages()]
+
+
+def test_a_bad_arc_record_is_one_failure_and_the_walk_resyncs(tmp_path: Path) -> None:
+    good = arc_record(SEED_URL, http(SEED_TEXT, "text/plain"))
+    lying = arc_record(SO_URL, http(SO_HTML)).replace(b" %d\n" % len(http(SO_HTML)), b" %d\n" % (len(http(SO_HTML)) - 300), 1)
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "bad.arc", arc_file(lying, good, gz=False)), stats=stats))
+    assert [(r.failure, r.url) for r in results][1:] == [(None, SEED_URL)]
+    assert results[0].failure == "decode_error" and "bad ARC record" in results[0].detail
+    assert dict(stats.skipped) == {"filedesc": 1, "unreadable": 1} and stats.read == 1
