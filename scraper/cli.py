@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -25,7 +27,7 @@ from scraper.models import PageRecord
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
 from scraper.settings import Settings, compile_pattern, parse_setting_assignments
-from scraper.sites import SITES, discoverable
+from scraper.sites import SITES, PluginWarning, discoverable, site_plugins
 from scraper.store.textfile import AtomicTextFile
 
 __all__ = ["main"]
@@ -63,6 +65,41 @@ def _archive_pages(path: str, results: Iterator[FetchResult]) -> Iterator[tuple[
             yield label, result.page(path=path), None
 
 
+class _SiteName(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on; subscripting it fails on the 8.1 pyproject allows
+    """A site adapter's name, checked when the option is given.
+
+    Why not ``click.Choice``: that lists its choices when the command is defined, and the
+    list includes plugins, which are loaded only when a command needs a site.
+    """
+
+    name = "site"
+
+    def __init__(self, names: Callable[[], Collection[str]]) -> None:
+        self._names = names
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        names = self._names()
+        if value not in names:
+            self.fail(f"{value!r} is not one of {', '.join(sorted(names))} (see scraper extractors)", param, ctx)
+        return str(value)
+
+
+def _site_names() -> Collection[str]:
+    return tuple(SITES)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """A skipped site plugin as one line on stderr, like every other message of the command."""
+    if issubclass(category, PluginWarning):
+        click.echo(f"scraper: warning: {message}", err=True)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning
+
+
 def _error(path: str, reason: str) -> None:
     click.echo(f"scraper: {path}: {reason}", err=True)
 
@@ -78,7 +115,7 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(writable=True),
               help="Write records to FILE (atomically) instead of stdout; with --engine dask, the output DIR.")
 @click.option("--url", help="The page URL of a single input (sets record.url and helps pick the site).")
-@click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter instead of detecting it.")
+@click.option("--site", type=_SiteName(_site_names), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
 @click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
 @click.option("--url-pattern", help="For WARC/WET inputs: only records whose URL matches this regex.")
@@ -173,7 +210,7 @@ def _duration(text: str) -> float:
 @click.argument("urls", nargs=-1)
 @click.option("--urls", "urls_file", type=click.Path(exists=True, dir_okay=False), help="A file of seed URLs, one a line.")
 @click.option("--sitemap", "sitemaps", multiple=True, help="Seed from a sitemap or sitemap index URL (repeatable).")
-@click.option("--discover", "discover", type=click.Choice(discoverable()),
+@click.option("--discover", "discover", type=_SiteName(discoverable),
               help="Seed from a site adapter's own discovery source (sitemap, or search API with --search).")
 @click.option("--search", help="With --discover: a query for the site's search API.")
 @click.option("--include", multiple=True, help="Follow only links matching this regex (repeatable).")
@@ -188,7 +225,7 @@ def _duration(text: str) -> float:
 @click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="A TOML file of settings (NAME = value).")
 @click.option("--warc-out", help="Also write every fetched response to this WARC file.")
-@click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter for extraction.")
+@click.option("--site", type=_SiteName(_site_names), help="Force a site adapter for extraction.")
 @click.option("--every", help="Keep running, starting a crawl every DURATION (e.g. 6h): for containers.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
 @click.option("-v", "--verbose", is_flag=True, help="A line per page.")
@@ -211,7 +248,7 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
 @click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file or a postgresql:// URL.")
 @click.option("-o", "--output", help="Append the rebuilt records that differ to this file.")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]))
-@click.option("--site", type=click.Choice(sorted(SITES)), help="Force a site adapter.")
+@click.option("--site", type=_SiteName(_site_names), help="Force a site adapter.")
 def reextract(state: str, output: str | None, output_format: str | None, site: str | None) -> None:
     """Rebuild every record from the stored raw responses with this extractor version (no fetching)."""
     from scraper.crawler.reextract import reextract_state
@@ -266,8 +303,15 @@ def extractors() -> None:
     """List the site adapters and extraction strategies, with their versions."""
     click.echo(f"scraper {__version__}")
     click.echo("site adapters (chosen by URL, else by what the page shows; force one with --site):")
+    plugins = {p.name: p for p in site_plugins()}
     for site in SITES.values():
-        click.echo(f"  {site.name:<14} {site.version:<6} {site.description}")
+        origin = f" [plugin: {plugins[site.name].distribution}]" if site.name in plugins else ""
+        click.echo(f"  {site.name:<14} {site.version:<6} {site.description}{origin}")
+    skipped = [p for p in plugins.values() if p.problem]
+    if skipped:
+        click.echo("site plugins skipped (see the warnings above):")
+        for plugin in skipped:
+            click.echo(f"  {plugin.name:<14} {plugin.problem}")
     click.echo("strategies, in order (merged field by field):")
     for name, what in _STRATEGIES:
         click.echo(f"  {name:<14} {__version__:<6} {what}")
@@ -293,6 +337,7 @@ def schema() -> None:
 
 def main() -> None:
     """The ``scraper`` command: any error a user can cause is one line on stderr and its exit code."""
+    warnings.showwarning = _show_warning
     try:
         cli(prog_name="scraper")
     except ScraperError as exc:

@@ -5,6 +5,7 @@
     │   ├── SettingsError     a setting name or value (-s, --config, keywords to scraper.crawl)
     │   ├── PatternError      a regular expression that does not compile (--include, --url-pattern)
     │   ├── UnknownSiteError  a site adapter name that does not exist
+    │   ├── SitePluginError   a site plugin that cannot be used (skipped with a PluginWarning)
     │   └── NoDiscoveryError  --discover for a site that has no sitemap or search API
     ├── MissingExtraError     an optional part is not installed (the message names the pip extra)
     │   └── DaskNotInstalled  --engine dask without Dask (or Parquet without pyarrow)
@@ -69,6 +70,7 @@ __all__ = [
     "PatternError",
     "ScraperError",
     "SettingsError",
+    "SitePluginError",
     "SitemapError",
     "StateDamagedError",
     "StateError",
@@ -100,6 +102,15 @@ class PatternError(ConfigError):
 
 class UnknownSiteError(ConfigError):
     """A site adapter name that does not exist; the message lists the known ones."""
+
+
+class SitePluginError(ConfigError):
+    """A site plugin (an entry point in ``scraper.sites``) that cannot be loaded or read.
+
+    Why a ConfigError: an installed package is part of how the run was set up, like a
+    setting.  The registry never lets it escape: the plugin is skipped with a
+    :class:`scraper.sites.plugins.PluginWarning` naming it, and other sites still work.
+    """
 
 
 class NoDiscoveryError(ConfigError):

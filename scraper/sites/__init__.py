@@ -1,39 +1,120 @@
-"""Site adapters, one folder per site, and how a page finds its site.
+"""Site adapters, one folder per site, plus those other packages add; and how a page finds its site.
 
-To add a site: a folder here with an ``__init__.py`` defining ``SITE`` (a
+To add a site here: a folder with an ``__init__.py`` defining ``SITE`` (a
 :class:`SiteProfile`).  It is found by looking at the folders; nothing in the
-extraction pipeline changes.
+extraction pipeline changes.  To add one from another package: an entry point in
+the ``scraper.sites`` group (see :mod:`scraper.sites.plugins`).
+
+Priority, at each step of detection (URL, then HTML signature, then text
+signature): the built-in adapters, then plugins, then the generic adapter.  So a
+plugin for a host wins over the generic adapter (and over a built-in that only
+recognises the page by its markup), but a plugin cannot change how a page a
+built-in adapter claims by the same kind of evidence is read: that stays what the
+built-in's tests pin.  ``--site NAME`` forces any of them.  A plugin with a
+built-in's name is skipped with a warning, never a silent override.
 """
 
 from __future__ import annotations
 
 import pkgutil
-from collections.abc import Callable
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping, ValuesView
 from dataclasses import replace
 from importlib import import_module
 
 from lxml.html import HtmlElement
 
 from scraper.errors import UnknownSiteError
+from scraper.extract.html.document import HtmlDocument
+from scraper.extract.partial import PartialAnswer, PartialPage
 from scraper.extract.profile import ANSWERS_HEADING, SiteChoice, SiteProfile
+from scraper.sites.mapping import profile_from_mapping
+from scraper.sites.plugins import PluginWarning, SitePlugin, load_site_plugins
 
-__all__ = ["ANSWERS_HEADING", "CHOICE", "GENERIC", "SITES", "SiteProfile", "detect_html_site", "detect_site", "discoverable", "get_site"]
+__all__ = [
+    "ANSWERS_HEADING", "BUILTIN", "CHOICE", "GENERIC", "SITES", "HtmlDocument", "PartialAnswer", "PartialPage", "PluginWarning",
+    "SitePlugin", "SiteProfile", "detect_html_site", "detect_site", "discoverable", "get_site", "profile_from_mapping", "reload_site_plugins",
+    "site_plugins",
+]
 
 # Every sub-package is an adapter; the generic one is tried last.
 _ADAPTERS = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.ispkg), key=lambda n: (n == "generic", n))
 
-SITES: dict[str, SiteProfile] = {name: import_module(f"scraper.sites.{name}").SITE for name in _ADAPTERS}
+BUILTIN: dict[str, SiteProfile] = {name: import_module(f"scraper.sites.{name}").SITE for name in _ADAPTERS}
+"""The adapters shipped in this package, generic last (no plugins: importing this loads none)."""
 # Pages of no known site keep RealSelf's specialty vocabulary (the broadest we have).
-GENERIC = replace(SITES["generic"], specialties=SITES["realself"].specialties)
-SITES["generic"] = GENERIC
+GENERIC = replace(BUILTIN["generic"], specialties=BUILTIN["realself"].specialties)
+BUILTIN["generic"] = GENERIC
+
+_LOCK = threading.Lock()
+_LOADED: tuple[tuple[SitePlugin, ...], dict[str, SiteProfile]] | None = None
+
+
+def _load() -> tuple[tuple[SitePlugin, ...], dict[str, SiteProfile]]:
+    """The plugins and every adapter in detection order, loaded on first use, once per process.
+
+    Why lazily: ``import scraper`` and commands that read no page (``scraper schema``)
+    import no other package's code and warn about no broken one.
+    """
+    global _LOADED
+    with _LOCK:
+        if _LOADED is None:
+            plugins = tuple(load_site_plugins(BUILTIN))
+            for plugin in plugins:
+                if plugin.problem:
+                    warnings.warn(plugin.problem, PluginWarning, stacklevel=2)
+            every = {name: site for name, site in BUILTIN.items() if site is not GENERIC}
+            every.update((p.name, p.profile) for p in plugins if p.profile is not None)
+            _LOADED = plugins, {**every, GENERIC.name: GENERIC}
+        return _LOADED
+
+
+def _sites() -> dict[str, SiteProfile]:
+    return _load()[1]
+
+
+def site_plugins() -> tuple[SitePlugin, ...]:
+    """Every site plugin installed, loaded or skipped (with why), as ``scraper extractors`` lists them."""
+    return _load()[0]
+
+
+def reload_site_plugins() -> None:
+    """Forget the loaded plugins, so the next lookup reads the entry points again (for tests, and
+    for a long-running process that installed a package)."""
+    global _LOADED
+    with _LOCK:
+        _LOADED = None
+
+
+class _Sites(Mapping[str, SiteProfile]):
+    """Every adapter by name, in detection order: built-ins, plugins, generic (plugins loaded on first use)."""
+
+    def __getitem__(self, name: str) -> SiteProfile:
+        return _sites()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_sites())
+
+    def __len__(self) -> int:
+        return len(_sites())
+
+    def values(self) -> ValuesView[SiteProfile]:
+        return _sites().values()
+
+
+SITES: Mapping[str, SiteProfile] = _Sites()
 
 
 def get_site(name: str) -> SiteProfile:
-    try:
-        return SITES[name]
-    except KeyError:
-        known = ", ".join(sorted(SITES))
-        raise UnknownSiteError(f"unknown site {name!r}; known sites: {known}") from None
+    """The adapter called ``name``; an unknown name (or a plugin that failed to load) says so."""
+    sites = _sites()
+    if name in sites:
+        return sites[name]
+    skipped = next((p.problem for p in site_plugins() if p.name == name and p.problem), None)
+    if skipped:
+        raise UnknownSiteError(f"unknown site {name!r}: {skipped}")
+    raise UnknownSiteError(f"unknown site {name!r}; known sites: {', '.join(sorted(sites))}")
 
 
 def discoverable(kind: str = "any") -> list[str]:
@@ -45,12 +126,12 @@ def discoverable(kind: str = "any") -> list[str]:
             return bool(site.discovery_search)
         return bool(site.discovery_sitemap or site.discovery_search)
 
-    return sorted(name for name, site in SITES.items() if has(site))
+    return sorted(name for name, site in _sites().items() if has(site))
 
 
 def _by_url(url: str | None) -> SiteProfile | None:
     if url:
-        for site in SITES.values():
+        for site in _sites().values():
             if site.matches_url(url):
                 return site
     return None
@@ -61,7 +142,7 @@ def detect_site(url: str | None, text: str) -> SiteProfile | None:
     found = _by_url(url)
     if found:
         return found
-    return next((site for site in SITES.values() if site.matches_text(text)), None)
+    return next((site for site in _sites().values() if site.matches_text(text)), None)
 
 
 def detect_html_site(url: str | None, root: HtmlElement, visible_text: Callable[[], str] | None = None) -> SiteProfile:
@@ -75,12 +156,12 @@ def detect_html_site(url: str | None, root: HtmlElement, visible_text: Callable[
     found = _by_url(url)
     if found:
         return found
-    found = next((site for site in SITES.values() if site.matches_html(root)), None)
+    found = next((site for site in _sites().values() if site.matches_html(root)), None)
     if found:
         return found
-    if visible_text is not None and any(site.text_signatures for site in SITES.values()):
+    if visible_text is not None and any(site.text_signatures for site in _sites().values()):
         text = visible_text()
-        found = next((site for site in SITES.values() if site.matches_text(text)), None)
+        found = next((site for site in _sites().values() if site.matches_text(text)), None)
     return found or GENERIC
 
 

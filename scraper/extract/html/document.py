@@ -22,6 +22,7 @@ import codecs
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 import lxml.html
@@ -30,6 +31,9 @@ from lxml import etree
 from scraper.errors import NotAQAPageError
 from scraper.extract.clean import scrub_controls
 from scraper.extract.decode import HTML_BOMS, decode_bom, text_codec
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 __all__ = ["HtmlDocument", "PageIndex", "looks_like_html", "parse_html"]
 
@@ -134,6 +138,20 @@ class HtmlDocument:
     def index(self) -> PageIndex:
         """Scripts, metas and links of the page, in document order (one walk, made on first use)."""
         return PageIndex.of(self.root)
+
+    @cached_property
+    def soup(self) -> BeautifulSoup:
+        """The page as a BeautifulSoup tree, for site adapters whose authors prefer its API to lxml's.
+
+        Why lazily, and from ``root``: no built-in strategy needs it, so a page pays for it
+        (and the process for importing bs4) only when an adapter asks; and it is made from
+        the tree already parsed, so it shows the same page ``root`` does: decoded as
+        described above, controls scrubbed, comments and DOCTYPE entities gone.  It is a
+        copy: changing it does not change ``root``.
+        """
+        from bs4 import BeautifulSoup
+
+        return BeautifulSoup(lxml.html.tostring(self.root, encoding="unicode"), "lxml")
 
     def elements_by_id(self, *ids: str) -> dict[str, lxml.html.HtmlElement]:
         """id -> the first element carrying it, for those of ``ids`` the page has.
