@@ -60,7 +60,7 @@ SKIP_REASONS = {
     "not_web": "a resource whose URI is not http(s): a crawler's log or manifest, not a captured page",
     "non_html": "a response or resource whose Content-Type is neither HTML nor plain text (images, scripts, JSON)",
     "url_pattern": "its URI does not match the URL pattern asked for",
-    "truncated": "cut off by the end of the file inside its header block, so there is no page to give (also reported)",
+    "truncated_header": "cut off by the end of the file inside its header block, so there is no page to give (also reported)",
     "unreadable": "a stretch of the file that is no readable record (also reported, as a decode_error result)",
 }
 """Why a record gives no result, as counted in :attr:`ArchiveStats.skipped`."""
@@ -828,7 +828,7 @@ def _walk_gzip(fh: BinaryIO, walk: _Walk) -> Iterator[FetchResult]:
                 yield from _records(member, where, walk)
             except (_BadRecord, _ShortRecord) as exc:
                 # The member itself decompressed: its neighbours are intact.
-                _lost(walk, member, "truncated" if isinstance(exc, _ShortRecord) else "unreadable")
+                _lost(walk, member, "truncated_header" if isinstance(exc, _ShortRecord) else "unreadable")
                 yield _failure(name, member.start, "decode_error", f"bad {kind} record at {where(member.record_start)}: {exc}")
             if member.exhausted:
                 return  # its last record was read as far as the file goes
@@ -844,7 +844,7 @@ def _walk_gzip(fh: BinaryIO, walk: _Walk) -> Iterator[FetchResult]:
         except _Truncated:
             resume = _next_member(fh, member.start + 1, walk.fmt)
             if resume is None:
-                _lost(walk, member, "truncated")
+                _lost(walk, member, "truncated_header")
                 yield _failure(
                     name, member.start, "decode_error",
                     f"the file is truncated at offset {member.start}: the gzip member starting there ends at the end of the file ({size} bytes)",
@@ -871,7 +871,7 @@ def _walk_plain(fh: BinaryIO, walk: _Walk) -> Iterator[FetchResult]:
             return
         except _ShortRecord:
             at = segment.start + segment.record_start
-            _lost(walk, segment, "truncated")
+            _lost(walk, segment, "truncated_header")
             yield _failure(
                 name, at, "decode_error",
                 f"the file is truncated at offset {at}: the record starting there ends at the end of the file ({size} bytes)",

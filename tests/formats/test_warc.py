@@ -242,7 +242,7 @@ def test_a_file_cut_inside_a_header_block_ends_with_one_failure(tmp_path: Path, 
     assert [r.url for r in results[:-1]] == [u for u, _ in wet_pages()[:-1]]
     final = results[-1]
     assert final.failure == "decode_error" and "truncated" in final.detail
-    assert stats.skipped["truncated"] == 1 and stats.records == len(offsets)
+    assert stats.skipped["truncated_header"] == 1 and stats.records == len(offsets)
 
 
 def test_not_an_archive_gives_one_failure(tmp_path: Path) -> None:
