@@ -9,6 +9,7 @@ always leaves a clean JSON Lines file.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import warnings
@@ -21,8 +22,8 @@ import click
 from scraper._version import __version__
 from scraper.errors import ExtractionError, ScraperError, exit_code
 from scraper.extract.api import Explained, extract_page_explained
-from scraper.fetch.files import iter_files
-from scraper.fetch.result import FetchResult
+from scraper.fetch.files import expand_paths, read_file
+from scraper.formats.warc import ArchiveStats, is_archive_path, iter_archive, looks_like_archive
 from scraper.models import PageRecord
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
@@ -32,11 +33,14 @@ from scraper.store.textfile import AtomicTextFile
 
 __all__ = ["main"]
 
-def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None,
-           settings: Settings) -> Iterator[tuple[str, RawPage | None, str | None]]:
-    """(label, raw page or None, problem or None) for every input, archives opened record by record."""
-    from scraper.formats.warc import is_archive_path, iter_archive
+def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None, settings: Settings,
+           archives: list[ArchiveStats]) -> Iterator[tuple[str, RawPage | None, str | None]]:
+    """(label, raw page or None, problem or None) for every input, archives opened record by record.
 
+    An archive (by name, or by its first bytes whatever its name) is streamed, never read
+    whole, so its size is not bounded by EXTRACT_MAXSIZE; each one appends its record
+    counts to ``archives`` for the summary.
+    """
     limit = settings.EXTRACT_MAXSIZE
     for path in paths:
         if path == "-":
@@ -46,23 +50,37 @@ def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None,
             else:
                 yield path, RawPage(body=body, kind="stdin", path="-", url=url), None
             continue
-        for name, result in iter_files([path], max_size=limit):
-            if result.failure is not None:
-                yield name, None, result.detail or result.failure
-            elif is_archive_path(name):
-                records = iter_archive(name, url_pattern=url_pattern, max_record_size=settings.DOWNLOAD_MAXSIZE)
-                yield from _archive_pages(name, records)
+        for name, missing in expand_paths([path]):
+            if missing is not None:
+                yield name, None, missing
+            elif _is_archive(name):
+                stats = ArchiveStats()
+                archives.append(stats)
+                yield from _archive_pages(name, url_pattern, settings.DOWNLOAD_MAXSIZE, stats)
             else:
-                yield name, RawPage(body=result.body, kind="file", path=name, url=url), None
+                result = read_file(name, max_size=limit)
+                if result.failure is not None:
+                    yield name, None, result.detail or result.failure
+                else:
+                    yield name, RawPage(body=result.body, kind="file", path=name, url=url), None
 
 
-def _archive_pages(path: str, results: Iterator[FetchResult]) -> Iterator[tuple[str, RawPage | None, str | None]]:
-    for result in results:
-        label = f"{path} [{result.url}]"
-        if result.failure is not None:
-            yield label, None, f"{result.failure}: {result.detail}"
-        else:
-            yield label, result.page(path=path), None
+def _is_archive(name: str) -> bool:
+    """A regular file named or shaped as a web archive (anything else is read, and its problem named, as a page)."""
+    return os.path.isfile(name) and (is_archive_path(name) or looks_like_archive(name))
+
+
+def _archive_pages(path: str, url_pattern: str | None, max_record_size: int,
+                   stats: ArchiveStats) -> Iterator[tuple[str, RawPage | None, str | None]]:
+    try:
+        for result in iter_archive(path, url_pattern=url_pattern, max_record_size=max_record_size, stats=stats):
+            label = f"{path} [{result.url}]"
+            if result.failure is not None:
+                yield label, None, f"{result.failure}: {result.detail}"
+            else:
+                yield label, result.page(path=path), None
+    except OSError as exc:
+        yield path, None, f"unreadable: {exc.strerror or exc}"
 
 
 class _SiteName(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on; subscripting it fails on the 8.1 pyproject allows
@@ -118,7 +136,7 @@ def cli() -> None:
 @click.option("--site", type=_SiteName(_site_names), help="Force a site adapter instead of detecting it.")
 @click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
 @click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
-@click.option("--url-pattern", help="For WARC/WET inputs: only records whose URL matches this regex.")
+@click.option("--url-pattern", help="For web-archive inputs (WARC, WET, ARC): only records whose URL matches this regex.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="dask: read WARC/WET files in parallel on a Dask cluster, one task per file, into a directory "
                    "of partitions with a manifest (-o DIR; resumable). Needs: pip install 'qa-scraper[dask]'.")
@@ -134,7 +152,7 @@ def cli() -> None:
 def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: str | None, pretty: bool, explain: bool,
             url_pattern: str | None, engine: str, scheduler: str | None, output_format: str | None,
             n_workers: int | None, assignments: tuple[str, ...], config: str | None) -> None:
-    """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET file gives one per record)."""
+    """Extract one JSON record per input PATH (files, globs, - for stdin; a WARC/WET/ARC file gives one per page record)."""
     if engine == "dask":
         if assignments or config:
             raise click.UsageError("-s/--config are not read by --engine dask (its partitions use the default limits)")
@@ -154,8 +172,9 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
         compile_pattern(url_pattern, "--url-pattern")
     settings = Settings.build(Settings.from_file(config) if config else {}, parse_setting_assignments(assignments))
     failed = pages = answers = 0
+    archives: list[ArchiveStats] = []
     with AtomicTextFile(output) as out:
-        for label, raw, problem in _pages(paths, url, url_pattern, settings):
+        for label, raw, problem in _pages(paths, url, url_pattern, settings, archives):
             record = None
             if problem is None and raw is not None:
                 try:
@@ -173,8 +192,20 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
             pages += 1
             answers += len(record.answers)
     summary = f"scraper: extracted {pages} page{'s' * (pages != 1)}, {answers} answer{'s' * (answers != 1)}"
-    click.echo(summary + (f"; {failed} input{'s' * (failed != 1)} failed" if failed else ""), err=True)
+    summary += f"; {failed} input{'s' * (failed != 1)} failed" if failed else ""
+    click.echo(summary + _archive_summary(archives), err=True)
     sys.exit(1 if failed else 0)
+
+
+def _archive_summary(archives: list[ArchiveStats]) -> str:
+    """``; 2 archives, 42 records: 13 read, 29 skipped (16 request, ...)``, or nothing when no archive was read.
+
+    Why: most records of a WARC are no page (requests, images, revisits), and the count
+    by reason tells "skipped as expected" from "lost".
+    """
+    if not archives:
+        return ""
+    return f"; {len(archives)} archive{'s' * (len(archives) != 1)}, {ArchiveStats.combined(archives).describe()}"
 
 
 def _explain(path: str, explained: Explained) -> None:

@@ -224,3 +224,65 @@ def test_extract_takes_settings_like_crawl(tmp_path: Path) -> None:
     unknown = run("extract", str(seed), "-s", "NO_SUCH_SETTING=1")
     assert unknown.returncode == 2 and "unknown setting 'NO_SUCH_SETTING'" in unknown.stderr
     assert "Traceback" not in unknown.stderr + piped.stderr + small.stderr
+
+
+# --- web archives --------------------------------------------------------------------------------
+
+
+def warc_resource(uri: str, body: bytes, content_type: str = "text/plain; charset=utf-8", extra: bytes = b"") -> bytes:
+    """One WARC resource record, written by hand (a page stored without its HTTP envelope)."""
+    head = b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Target-URI: %s\r\nWARC-Date: 2024-03-01T12:00:00Z\r\n" % uri.encode()
+    return head + b"Content-Type: %s\r\n%sContent-Length: %d\r\n\r\n%s\r\n\r\n" % (content_type.encode(), extra, len(body), body)
+
+
+def test_extract_reads_every_real_archive_and_counts_what_it_skips() -> None:
+    """17 real archives of other tools' test suites, none with a Q&A page: no record, no crash, each page named."""
+    from tests.formats.test_archives_real import ARCHIVES, EXPECTED, FILES
+
+    result = run("extract", *(str(ARCHIVES / name) for name in FILES))
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    for name in FILES:
+        named = [line for line in lines if f"{name} [" in line]
+        reads = EXPECTED[name][0]
+        damage = EXPECTED[name][4].get("truncated_header", 0)
+        assert len(named) == reads + damage, name
+        for line in named:
+            reason = line.split("]: ", 1)[1]
+            assert reason.startswith(("no Q&A found in the HTML", "no answer section", "http_error:", "decode_error:")), line
+    read = sum(e[0] for e in EXPECTED.values())
+    skipped = sum(sum(e[4].values()) for e in EXPECTED.values())
+    summary = lines[-1]
+    assert summary.startswith("scraper: extracted 0 pages, 0 answers; ")
+    assert f"; 17 archives, {read + skipped} records: {read} read (1 truncated), {skipped} skipped (40 request, 15 warcinfo, " in summary
+
+
+def test_an_archive_is_known_by_its_content_and_its_pages_extracted(tmp_path: Path) -> None:
+    seed_url = "https://www.realself.com/question/dont-lose-true-for-botox-paralyse-muscles"
+    body = Path(SEED).read_bytes()
+    archive = tmp_path / "capture"  # no suffix at all
+    archive.write_bytes(
+        warc_resource("metadata://crawler/log.txt", b"fetched 1 page\n")
+        + warc_resource(seed_url, body)
+        + warc_resource(seed_url + "?cut", body, extra=b"WARC-Truncated: length\r\n")
+    )
+    result = run("extract", str(archive))
+    assert result.returncode == 0, result.stderr
+    whole, cut = records(result.stdout)
+    assert (whole["url"], whole["source"]["kind"], whole["source"]["path"]) == (seed_url, "warc", str(archive))
+    assert len(whole["answers"]) == 5 and whole["truncated"] is False
+    assert cut["truncated"] is True and "truncated" in [w["code"] for w in cut["warnings"]]
+    assert result.stderr.splitlines()[-1] == (
+        "scraper: extracted 2 pages, 10 answers; 1 archive, 3 records: 2 read (1 truncated), 1 skipped (1 not_web)")
+
+
+def test_an_archive_larger_than_extract_maxsize_is_streamed(tmp_path: Path) -> None:
+    """EXTRACT_MAXSIZE bounds a page file; an archive is read record by record (DOWNLOAD_MAXSIZE bounds each)."""
+    archive = tmp_path / "big.warc"
+    archive.write_bytes(warc_resource("https://example.com/", b"<html><body><p>hello</p></body></html>", "text/html") * 50)
+    result = run("extract", str(archive), "-s", "EXTRACT_MAXSIZE=1024")
+    assert "over the" not in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].endswith("; 1 archive, 50 records: 50 read, 0 skipped")
+    missing = run("extract", str(tmp_path / "gone.warc.gz"))
+    assert missing.returncode == 1 and "gone.warc.gz: no such file" in missing.stderr
