@@ -135,3 +135,12 @@ def test_a_copy_under_another_name_is_read_by_its_content(tmp_path: Path) -> Non
         renamed.write_bytes((ARCHIVES / name).read_bytes())
         assert not is_archive_path(renamed) and looks_like_archive(renamed)
         assert [r.url for r in iter_archive(renamed)] == [r.url for r in read(name)[0]]
+
+
+def test_library_users_get_the_reader_and_its_counts_from_the_package() -> None:
+    import scraper
+
+    stats = scraper.ArchiveStats()
+    pages = [r for r in scraper.iter_archive(ARCHIVES / "examplecom_dupes_pywb.warc.gz", stats=stats) if r.failure is None]
+    assert [p.url for p in pages] == ["http://example.com"]
+    assert stats.describe() == "25 records: 2 read, 23 skipped (12 request, 9 revisit, 1 non_html, 1 warcinfo)"

@@ -481,3 +481,15 @@ def test_a_bad_arc_record_is_one_failure_and_the_walk_resyncs(tmp_path: Path) ->
     assert [(r.failure, r.url) for r in results][1:] == [(None, SEED_URL)]
     assert results[0].failure == "decode_error" and "bad ARC record" in results[0].detail
     assert dict(stats.skipped) == {"filedesc": 1, "unreadable": 1} and stats.read == 1
+
+
+def test_arc_v2_header_lines_are_read_too(tmp_path: Path) -> None:
+    """v2 adds result code, checksum, location, offset and file name before the length, which stays last."""
+    block = http(SEED_TEXT, "text/plain")
+    v2 = b"%s 192.0.2.1 20240301120000 text/plain 200 SHA1XYZ - 1234 crawl.arc %d\n%s\n" % (SEED_URL.encode(), len(block), block)
+    version = b"2 0 Test\nURL IP-address Archive-date Content-type Result-code Checksum Location Offset Filename Archive-length\n"
+    head = b"filedesc://crawl.arc 0.0.0.0 20240301120000 text/plain 200 - - 0 crawl.arc %d\n%s\n" % (len(version), version)
+    stats = ArchiveStats()
+    (page,) = iter_archive(write(tmp_path, "v2.arc.gz", gzip.compress(head) + gzip.compress(v2)), stats=stats)
+    assert (page.url, page.body) == (SEED_URL, SEED_TEXT)
+    assert dict(stats.skipped) == {"filedesc": 1}
