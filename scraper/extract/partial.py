@@ -17,7 +17,7 @@ from typing import Literal, TypedDict
 
 from scraper.extract.clean import word_key
 
-__all__ = ["Merged", "PartialAnswer", "PartialPage", "merge"]
+__all__ = ["Merged", "PartialAnswer", "PartialPage", "align", "merge"]
 
 ANSWER_FIELDS = (
     "title", "body", "author_name", "author_location", "author_specialty", "author_profile_url",
@@ -89,7 +89,9 @@ _KEY_LENGTH = 80
 # Warnings worth keeping from any source, not only from the one whose answers were used.
 _SITE_RULES = frozenset(("site-selectors", "meta"))
 _STRUCTURED = frozenset(("json-ld", "microdata", "rdfa"))
-_ALWAYS_KEPT = frozenset(("location_unsplit", "jsonld_repaired", "jsonld_unreadable"))
+_ALWAYS_KEPT = frozenset(("location_unsplit", "jsonld_repaired", "jsonld_unreadable", "read_generically"))
+# Sources that see every answer but read each less well: they give the list, the others its fields.
+_LIST_ONLY = frozenset(("page-structure",))
 
 
 def _same_answer(a: PartialAnswer, b: PartialAnswer) -> bool:
@@ -100,16 +102,110 @@ def _same_answer(a: PartialAnswer, b: PartialAnswer) -> bool:
     return fa[:n] == fb[:n]
 
 
-def _align(base: list[PartialAnswer], other: list[PartialAnswer]) -> list[PartialAnswer | None]:
-    """For each base answer, the answer of ``other`` that is the same one, if any."""
-    matched: list[PartialAnswer | None] = []
+def _overlaps(a: PartialAnswer, b: PartialAnswer) -> bool:
+    """Most words of one body's opening are in the other's: the same answer rendered by two sources
+    (one kept an image's alt text, a "Posted May 2" line or a quote header that the other did not)."""
+    wa, wb = set(word_key(a.body, 600).split()), set(word_key(b.body, 600).split())
+    if len(wa) < 8 or len(wb) < 8:
+        return False
+    return len(wa & wb) >= 0.6 * max(len(wa), len(wb))
+
+
+def _same_authors(base: list[PartialAnswer], other: list[PartialAnswer]) -> bool:
+    """Two lists of one length whose named authors agree position by position are the same answers in order."""
+    if len(base) != len(other) or not base:
+        return False
+    named = [(a.author_name.casefold(), b.author_name.casefold()) for a, b in zip(base, other) if a.author_name and b.author_name]
+    return len(named) * 5 >= len(base) * 4 and all(x == y for x, y in named)
+
+
+def align(base: list[PartialAnswer], other: list[PartialAnswer]) -> list[PartialAnswer | None]:
+    """For each base answer, the answer of ``other`` that is the same one, if any: by position when
+    both name the same authors in the same order, else by content,
+    then by the words of their openings, then (lists of equal length) by position."""
+    if _same_authors(base, other):
+        return list(other)
+    matched: list[int | None] = [None] * len(base)
     used: set[int] = set()
-    for answer in base:
-        found = next((i for i, o in enumerate(other) if i not in used and _same_answer(answer, o)), None)
-        if found is not None:
-            used.add(found)
-        matched.append(other[found] if found is not None else None)
-    return matched
+    for same in (_same_answer, _overlaps):
+        for k, answer in enumerate(base):
+            if matched[k] is None:
+                found = next((i for i, o in enumerate(other) if i not in used and same(answer, o)), None)
+                if found is not None:
+                    used.add(found)
+                    matched[k] = found
+    if len(base) == len(other):
+        for k in range(len(base)):
+            if matched[k] is None and k not in used and (base[k].body is None or other[k].body is None or not _conflicts(matched, k)):
+                used.add(k)
+                matched[k] = k
+    return [other[i] if i is not None else None for i in matched]
+
+
+def _conflicts(matched: list[int | None], k: int) -> bool:
+    """Pairing base ``k`` with other ``k`` would cross a content match (order must be kept)."""
+    before = [m for m in matched[:k] if m is not None]
+    after = [m for m in matched[k + 1 :] if m is not None]
+    return any(m > k for m in before) or any(m < k for m in after)
+
+
+def _copy(answer: PartialAnswer) -> PartialAnswer:
+    return PartialAnswer(**{f.name: getattr(answer, f.name) for f in fields(PartialAnswer)})
+
+
+def _insert_unmatched(
+    answers: list[PartialAnswer], origins: list[dict[str, str]], other: PartialPage, twins: list[PartialAnswer | None]
+) -> int:
+    """Put the answers of ``other`` that match none of ``answers`` in, after the answer that precedes them there.
+
+    Never drops an answer one source shows: the union, in the order of the page.
+    """
+    added = 0
+    at = 0  # the next unmatched answer goes before answers[at]
+    for candidate in other.answers or []:
+        if any(t is candidate for t in twins):
+            at = next(i for i, t in enumerate(twins) if t is candidate) + 1
+            continue
+        if not candidate.body:
+            continue
+        answers.insert(at, _copy(candidate))
+        twins.insert(at, candidate)
+        origins.insert(at, {name: other.strategy for name in ANSWER_FIELDS if getattr(candidate, name) is not None})
+        at += 1
+        added += 1
+    return added
+
+
+def _merge_answers(
+    base: PartialPage, with_answers: list[PartialPage], warnings: list[tuple[str, str]]
+) -> tuple[list[PartialAnswer], list[dict[str, str]]]:
+    """The base source's answers, their gaps filled from the same answers in the other sources,
+    and the answers only another source shows put in where that source shows them."""
+    weak_base = base.strategy in _LIST_ONLY
+    answers = [_copy(a) for a in base.answers or []]
+    origins = [{name: base.strategy for name in ANSWER_FIELDS if getattr(a, name) is not None} for a in answers]
+    for other in with_answers:
+        if other is base:
+            continue
+        twins = align(answers, other.answers or [])
+        for answer, origin, twin in zip(answers, origins, twins):
+            if twin is None:
+                continue
+            answer.has_author = answer.has_author or twin.has_author
+            for name in ANSWER_FIELDS:
+                better = weak_base and origin.get(name) in (None, base.strategy) and other.strategy not in _LIST_ONLY
+                if getattr(twin, name) is not None and (getattr(answer, name) is None or better):
+                    setattr(answer, name, getattr(twin, name))
+                    origin[name] = other.strategy
+        added = _insert_unmatched(answers, origins, other, twins) if other.can_lead else 0
+        if added:
+            warnings.append(("sources_disagree", f"{other.strategy} shows {added} answer(s) the {base.strategy} list does not: kept, in page order"))
+        elif len(other.answers or []) < len(answers):
+            warnings.append((
+                "structured_data_disagrees" if other.strategy in _STRUCTURED else "sources_disagree",
+                f"{other.strategy} shows {len(other.answers or [])} answers, the page {len(answers)}: the page wins",
+            ))
+    return answers, origins
 
 
 def merge(partials: list[PartialPage]) -> Merged:
@@ -123,7 +219,9 @@ def merge(partials: list[PartialPage]) -> Merged:
     base = max(leaders, key=lambda p: len(p.answers or [])) if leaders else None  # first of the longest wins ties
     # The source that shows the page's answers is trusted next after the site's own rules:
     # a JSON-LD block that claims no answers should not name the question either.
-    ranked = [p for p in found if p.strategy in _SITE_RULES] + ([base] if base else [])
+    weak_base = base is not None and base.strategy in _LIST_ONLY
+    ranked = [p for p in found if p.strategy in _SITE_RULES] + ([base] if base and not weak_base else [])
+    ranked += [p for p in found if p not in ranked and p.strategy not in _LIST_ONLY]
     ranked += [p for p in found if p not in ranked]
     for name in QUESTION_FIELDS + ("kind",):
         for partial in ranked:
@@ -134,27 +232,10 @@ def merge(partials: list[PartialPage]) -> Merged:
                 break
 
     if base is not None:
-        answers = [PartialAnswer(**{f.name: getattr(a, f.name) for f in fields(PartialAnswer)}) for a in base.answers or []]
-        for i in range(len(answers)):
-            for name in ANSWER_FIELDS:
-                if getattr(answers[i], name) is not None:
-                    provenance[f"answers[{i + 1}].{name}"] = base.strategy
-        for other in with_answers:
-            if other is base:
-                continue
-            for i, (answer, twin) in enumerate(zip(answers, _align(answers, other.answers or []))):
-                if twin is None:
-                    continue
-                answer.has_author = answer.has_author or twin.has_author
-                for name in ANSWER_FIELDS:
-                    if getattr(answer, name) is None and getattr(twin, name) is not None:
-                        setattr(answer, name, getattr(twin, name))
-                        provenance[f"answers[{i + 1}].{name}"] = other.strategy
-            if len(other.answers or []) < len(answers):
-                warnings.append((
-                    "structured_data_disagrees" if other.strategy in _STRUCTURED else "sources_disagree",
-                    f"{other.strategy} shows {len(other.answers or [])} answers, the page {len(answers)}: the page wins",
-                ))
+        answers, origins = _merge_answers(base, with_answers, warnings)
+        for i, origin in enumerate(origins):
+            for name, strategy in origin.items():
+                provenance[f"answers[{i + 1}].{name}"] = strategy
         result.answers = answers
         result.truncated = base.truncated
         warnings.extend(w for w in base.warnings if w[0] != "answer_count_mismatch")

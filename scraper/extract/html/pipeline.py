@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from scraper.errors import NotAQAPageError
 from scraper.extract.html.appstate import app_state_partial
 from scraper.extract.html.document import HtmlDocument, parse_html
+from scraper.extract.html.posts import structure_partial
 from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.visible import element_text, link_targets, render_page
-from scraper.extract.partial import Merged, PartialAnswer, PartialPage, QuestionText, merge
+from scraper.extract.partial import Merged, PartialAnswer, PartialPage, QuestionText, align, merge
 from scraper.extract.profile import SiteChoice, SiteProfile
 from scraper.extract.textrender import extract_text_render
 from scraper.page import RawPage
@@ -96,6 +97,21 @@ def _page_title(doc: HtmlDocument) -> str | None:
     return None
 
 
+def _adds_answers(structure: PartialPage, found: list[PartialPage]) -> bool:
+    """Whether the page's structure shows answers the other sources miss, or is all there is.
+
+    Its list must share an answer with the longest other list: a list that shares none is
+    another list of the page (comments under the question, related posts), not more answers.
+    """
+    if not any(p.kind for p in found):
+        return True
+    best = max(found, key=lambda p: sum(1 for a in p.answers or [] if a.body))
+    mine, theirs = structure.answers or [], [a for a in best.answers or [] if a.body]
+    if len(mine) <= len(theirs):
+        return False
+    return not theirs or any(twin is not None for twin in align(theirs, mine))
+
+
 def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = None) -> HtmlExtraction:
     """Run every strategy on one parsed page and merge their findings (``site`` forced, else detected by ``sites``).
 
@@ -115,6 +131,10 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
     is_review = any(p.kind == "review" for p in found)
+    if not is_review:
+        structure = structure_partial(doc)
+        if structure is not None and _adds_answers(structure, found):
+            found.append(structure)
     others_have_answers = any(p.answers for p in found)
     if not is_review and (site.text_layout or not others_have_answers):
         visible = _visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers)

@@ -1,0 +1,598 @@
+"""Answers found from the page's structure: the repeated post containers of a thread.
+
+A forum thread, a Q&A page or a comment page shows its posts as the same element
+shape repeated, each holding a body and an author cluster (a link to the
+author's profile, a date, a vote count).  This reader finds that repetition
+without looking at class names, which every redesign renames:
+
+1. *Author links* are links whose URL has the shape of a profile on every
+   engine we know (``/u/name``, ``/users/12/name``, ``/members/x.81656/``,
+   ``memberlist.php?mode=viewprofile&u=2``, ``/people/x``, ``user?id=x``), or
+   elements marked ``rel=author`` / ``itemprop=author``.
+2. Every ancestor of an author link is a *member* of the group of its parent's
+   children with the same tag.  A group with two or more members whose own
+   text is prose (not a list of links) is a post list; nested groups (comments
+   under an answer, quotes) are inside one member of an outer group and lose.
+3. The question is a post before the list, outside it, with its own author and
+   text (a Q&A page, a link post with comments); failing that, the list's first
+   member (a forum thread, whose opening post is the question).
+
+Each member is read on its own: the author is its first own author link, the
+body its largest author-free block, the date the first ``<time>`` or date
+text outside the body, votes a number the page labels as votes, likes or points.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from lxml.html import HtmlElement
+
+from scraper.extract.dates import parse_date
+from scraper.extract.html.document import HtmlDocument
+from scraper.extract.html.structured import iso_date
+from scraper.extract.html.visible import element_text, render_body
+from scraper.extract.numbers import count_from_text
+from scraper.extract.partial import PartialAnswer, PartialPage
+
+__all__ = ["Thread", "find_thread", "structure_partial"]
+
+# Profile URL shapes of the engines and sites we know, matched on path and query.
+_PROFILE_PATH = re.compile(
+    r"(?:^|/)(?:u|user|users|member|members|profile|profiles|people|author|authors|benutzer|mitglied|usercenter|"
+    r"space-uid-\d+\.html|home\.php|forum/member\.php|member\.php|showuser|index\.php/user)(?:/|\.php|\.html|$|\?|=)",
+    re.I,
+)
+_PROFILE_QUERY = re.compile(r"(?:^|&)(?:mode=viewprofile|showuser=|uid=\w|userid=\d|user_id=\d|u=\d|id=[\w-]+$)", re.I)
+# Links under these path words are the site's, not a person's ("/users/login", "/u/?sort").
+_NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?)", re.I)
+_PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
+_SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select", "form_"))
+_PROSE_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "h5", "h6", "br"))
+_MIN_OWN_TEXT = 12
+"""Characters of text outside links a member needs to be a post (a one-word reply "Thanks!" is short, a menu has none)."""
+_MIN_LIST_TEXT = 60
+# "12 points", "5 likes", "3 votes", "1.2k upvotes", "赞同 2.9K", "42 Punkte".
+_VOTE_TEXT = re.compile(
+    r"^(?:(?P<n>[+-]?\d[\d,.]*\s*[kKmM万]?)\s*(?:points?|votes?|likes?|upvotes?|score|Punkte?|个赞|赞同|人赞同)"
+    r"|(?:赞同|likes?|votes?|score|points?)\s*:?\s*(?P<n2>[+-]?\d[\d,.]*\s*[kKmM万]?))$",
+    re.I,
+)
+_VOTE_WORDS = re.compile(r"\b(?:vote|votes|score|points?|likes?|upvotes?|karma)\b|赞", re.I)
+_NUMBER = re.compile(r"^[+-]?\d[\d,.]*\s*[kKmM万]?$")
+_INDENT_STYLE = re.compile(r"(?:padding|margin)-left\s*:\s*(\d+)px", re.I)
+_LEVEL_TEXT = re.compile(r"^level\s+(\d+)$", re.I)
+_ANSWER_LINK = re.compile(r"/answers?/\d|/answer/[\w-]+|[#?&/]answer[-_=]?\d|/a/\d+", re.I)
+_ANSWERS_COUNT = re.compile(
+    r"^\s*(?:\d[\d,.]*\s*(?:个回答|條回答|条回答|answers?|Antworten|réponses|respuestas|respostas|risposte|antwoorden|odpowiedzi|回答)|"
+    r"(?:answers?|Antworten|réponses|respuestas)\s*[:(]?\s*\d[\d,.]*\s*\)?)\s*$",
+    re.I,
+)
+_PAGE_OF = re.compile(
+    r"^\s*(?:page|seite|página|pagina|strona|sida|side|sivu|страница|第)\s*(\d+)\s*(?:of|von|de|di|z|av|af|/|из|页，共|页/共)\s*(\d+)\s*页?\s*$",
+    re.I,
+)
+_EDITED = re.compile(r"^(?:edited|modified|updated|bearbeitet|geändert|编辑于|modifié)\b", re.I)
+_RELATIVE_DATE = re.compile(
+    r"(?:^|·\s*)\d+\s+(?:yr\.|mo\.|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago$"
+    r"|^\d+\s*(?:分钟|小时|天|个月|年)前$|^vor\s+\d+\s+(?:Minuten?|Stunden?|Tagen?|Wochen?|Monaten?|Jahren?)$",
+    re.I,
+)
+
+
+def _is_profile_href(href: str) -> bool:
+    if not href or href.startswith(("#", "javascript:", "mailto:")):
+        return False
+    parts = urlsplit(href.strip())
+    path = unquote(parts.path)
+    if _NOT_A_PERSON.search(path) or path.rstrip("/").lower() in ("/users", "/members", "/u", "/people", "/user"):
+        return False
+    if _PROFILE_PATH.search(path):
+        return True
+    return bool(parts.query and _PROFILE_QUERY.search(parts.query) and _PERSONISH.search(path + "?" + parts.query))
+
+
+def _skipped(element: HtmlElement) -> bool:
+    return element.tag in _SKIP_TAGS or element.get("hidden") is not None or element.get("aria-hidden") == "true"
+
+
+def _is_date_mark(element: HtmlElement) -> bool:
+    if element.tag == "time" or (element.get("datetime") and element.tag != "del"):
+        return True
+    if len(element) or element.tag not in ("span", "a", "small", "div", "td", "p", "abbr"):
+        return False
+    text = (element.text or "").strip()
+    return 6 <= len(text) <= 40 and bool(_RELATIVE_DATE.search(text) or parse_date(text))
+
+
+def post_marks(root: HtmlElement, links: list[HtmlElement]) -> list[HtmlElement]:
+    """Author links and date marks (``<time>``, "6 years ago", "May 2, 2024"): what a post's byline holds."""
+    marks = [e for e in root.iter() if isinstance(e.tag, str) and _is_date_mark(e)]
+    marks = [e for e in marks if not any(_skipped(a) for a in e.iterancestors())]
+    return links + marks
+
+
+def author_links(root: HtmlElement) -> list[HtmlElement]:
+    """Every element of the page that names a post's author, in document order."""
+    found: list[HtmlElement] = []
+    for element in root.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        profile = tag == "a" and _is_profile_href(element.get("href") or "")
+        if profile or element.get("rel") == "author" or element.get("itemprop") == "author":
+            found.append(element)
+    return [e for e in found if not any(_skipped(a) for a in e.iterancestors())]
+
+
+@dataclass
+class _Group:
+    parent: HtmlElement
+    tag: str
+    members: list[HtmlElement] = field(default_factory=list)
+
+
+def _groups(links: Iterable[HtmlElement]) -> list[_Group]:
+    groups: dict[tuple[HtmlElement, str], _Group] = {}
+    seen: set[HtmlElement] = set()
+    for link in links:
+        child = link
+        for parent in link.iterancestors():
+            if child not in seen:
+                seen.add(child)
+                key = (parent, child.tag)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = _Group(parent, child.tag)
+                group.members.append(child)
+            child = parent
+    return [g for g in groups.values() if len(g.members) >= 2]
+
+
+_NOT_TEXT = frozenset(("script", "style", "noscript", "template", "head", "title", "svg", "button", "select", "option", "textarea"))
+
+
+def _letters(text: str | None) -> int:
+    return len(text) - sum(map(text.count, " \n\t\r\xa0")) if text else 0
+
+
+class TextSizes:
+    """Visible characters outside links per element, each counted once a page (spaces not counted,
+    so a pretty-printed page weighs what the same page minified does)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[HtmlElement, int] = {}
+
+    def own(self, element: HtmlElement) -> int:
+        """What a person wrote under ``element``: its visible text outside links and scripts."""
+        found = self._memo.get(element)
+        if found is None:
+            found = self._memo[element] = self._count(element)
+        return found
+
+    def _count(self, element: HtmlElement) -> int:
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _NOT_TEXT:
+            return 0
+        total = 0 if tag == "a" else _letters(element.text)
+        for child in element:
+            if tag != "a":
+                total += self.own(child) if isinstance(child.tag, str) else 0
+                total += _letters(child.tail)
+        return total
+
+
+@dataclass
+class Thread:
+    """The posts the structure shows: the question's container (None: not found) and the answers'."""
+
+    question: HtmlElement | None
+    answers: list[HtmlElement]
+    generic: bool = True
+
+
+def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+    return any(a is outer for a in inner.iterancestors())
+
+
+def _wraps(outer: _Group, inner: _Group, links: list[HtmlElement]) -> bool:
+    """Whether ``inner`` lies in a member of ``outer`` that is one post itself (its comments, its replies).
+
+    That member's author links outside ``inner`` name one person (two with an editor).  A
+    member naming many (a column holding the question, its comments and the answers) is a
+    wrapper, and the inner list is the page's.
+    """
+    for member in outer.members:
+        if member is inner.parent or _contains(member, inner.parent):
+            hrefs = {
+                link.get("href") for link in links
+                if _contains(member, link) and not any(m is link or _contains(m, link) for m in inner.members)
+            }
+            return 1 <= len(hrefs) <= 2
+    return False
+
+
+def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) -> _Group | None:
+    """The post list: the group with the most posts, unless it is the replies inside one post of another."""
+    scored: list[tuple[int, int, _Group]] = []
+    for group in groups:
+        texts = [sizes.own(m) for m in group.members]
+        posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
+        if posts < 2 or sum(texts) < _MIN_LIST_TEXT:
+            continue
+        scored.append((posts, sum(texts), group))
+    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
+    for _, _, group in scored:
+        if not any(o is not group and _wraps(o, group, links) for _, _, o in scored):
+            return _flatten(group, [g for _, _, g in scored], links, sizes)
+    return None
+
+
+def _only_wraps(member: HtmlElement, inner: _Group, sizes: TextSizes) -> bool:
+    """Nearly all the member's text is in ``inner``'s members: a wrapper, not a post with replies."""
+    inside = sum(sizes.own(m) for m in inner.members)
+    return inside >= 0.85 * sizes.own(member)
+
+
+def _alike_posts(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
+    """Two or more members with authors, shaped alike: a list of posts, not one post's parts."""
+    authored = [_shape(m) for m in members if any(_contains(m, a) for a in links)]
+    return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
+
+
+def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], sizes: TextSizes) -> _Group:
+    """A member that wraps a further post list and is no post itself (Baidu's best answer beside
+    the other answers' wrapper) gives way to that list's members, in page order."""
+    members: list[HtmlElement] = []
+    shapes = [_shape(m) for m in group.members]
+    for i, member in enumerate(group.members):
+        inner = next((g for g in others if g is not group and (g.parent is member or _contains(member, g.parent))), None)
+        alike = sum(1 for j, shape in enumerate(shapes) if j != i and _similar(shapes[i], shape))
+        if inner is not None and alike * 2 < len(shapes) - 1 and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links):
+            members.extend(_flatten(inner, others, links, sizes).members)
+        else:
+            members.append(member)
+    return _Group(group.parent, group.tag, members)
+
+
+def thread_page(root: HtmlElement) -> tuple[int | None, int | None]:
+    """Which page of a thread this is, and of how many, as the page's pager says ("Page 34 of 40")."""
+    for text in root.xpath("//body//text()[normalize-space()][not(parent::script or parent::style)]"):
+        if len(text) <= 40:
+            found = _PAGE_OF.search(text)
+            if found:
+                page, pages = int(found.group(1)), int(found.group(2))
+                if 1 <= page <= pages:
+                    return page, pages
+    return None, None
+
+
+def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | None:
+    """The question and answer containers of the page, from its repeated author-bearing blocks."""
+    sizes = sizes or TextSizes()
+    links = author_links(root)
+    group = _choose(_groups(post_marks(root, links)), links, sizes)
+    if group is None:
+        return None
+    members = _posts_only([m for m in group.members if sizes.own(m) >= _MIN_OWN_TEXT or _has_prose(m)], set(links))
+    if not members:
+        return None
+    link_set = set(links)
+    depths = [_depth(m, link_set) for m in members]
+    marked = [d for d in depths if d is not None]
+    comment_tree = len(set(marked)) > 1 and len(marked) * 5 >= len(members) * 4
+    if comment_tree:  # a flat comment tree (Hacker News, Reddit 2019): the answers are the top level
+        top = min(d for d in depths if d is not None)
+        members = [m for m, d in zip(members, depths) if d is None or d == top]
+    question = _question_before(links, group, sizes)
+    page, _ = thread_page(root)
+    if question is not None or comment_tree or (page or 1) > 1 or _answer_permalinks(members) or _answers_heading_before(members[0]):
+        return Thread(question=question, answers=members)
+    return Thread(question=members[0], answers=members[1:])
+
+
+def _shape(element: HtmlElement) -> set[str]:
+    """The element's tags two levels down: what stays when classes and text change."""
+    found = {element.tag}
+    for child in element:
+        if isinstance(child.tag, str):
+            found.add(child.tag)
+            found.update(f"{child.tag}/{c.tag}" for c in child if isinstance(c.tag, str))
+    return found
+
+
+def _similar(a: set[str], b: set[str], share: float = 0.5) -> bool:
+    return len(a & b) >= share * len(a | b)
+
+
+def _posts_only(members: list[HtmlElement], links: set[HtmlElement]) -> list[HtmlElement]:
+    """Members with an author, and those without one shaped like them (an answer whose author block
+    is missing is still an answer; an ad or a related list between answers is not)."""
+    authored = [m for m in members if any(_contains(m, link) for link in links)]
+    if not authored:
+        return members
+    shapes = [_shape(m) for m in authored]
+    return [m for m in members if m in authored or sum(1 for s in shapes if _similar(_shape(m), s, 0.7)) * 2 > len(shapes)]
+
+
+def _answers_heading_before(first: HtmlElement) -> bool:
+    """The page says "4 answers" (or "4个回答") just before the list: every member is an answer."""
+    texts = first.xpath("preceding::text()[normalize-space()][not(parent::script or parent::style)][position() <= 40]")
+    return any(len(t) <= 40 and (_ANSWERS_COUNT.search(t)) for t in texts)
+
+
+def _depth(member: HtmlElement, links: set[HtmlElement]) -> int | None:
+    """How far a comment is indented in a flat tree: an attribute, an indent, a spacer image or
+    "level N", looked for before the comment's author link (the indent comes first)."""
+    for count, element in enumerate(member.iter()):
+        if count > 60 or element in links:
+            break
+        if not isinstance(element.tag, str):
+            continue
+        for name in ("depth", "data-depth", "aria-level", "data-level", "indent", "data-indent"):
+            value = element.get(name)
+            if value is not None and value.strip().isdigit():
+                return int(value)
+        style = element.get("style") or ""
+        found = _INDENT_STYLE.search(style)
+        if found:
+            return int(found.group(1))
+        if element.tag == "img" and element.get("height") in ("1", "0") and (element.get("width") or "").isdigit():
+            return int(element.get("width") or 0)
+        text = (element.text or "").strip()
+        found = _LEVEL_TEXT.match(text) if len(text) <= 12 else None
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _answer_permalinks(members: list[HtmlElement]) -> bool:
+    """Most members link to themselves as answers ("/answer/123", "#answer-5"): a Q&A page, not a thread."""
+    with_link = sum(1 for m in members if any(_ANSWER_LINK.search(a.get("href") or "") for a in m.iter("a")))
+    return with_link * 2 > len(members)
+
+
+def _has_prose(element: HtmlElement, images: bool = True) -> bool:
+    tags = ("p", "pre", "img", "blockquote") if images else ("p", "pre", "blockquote")
+    return any(isinstance(e.tag, str) and e.tag in tags for e in element.iter())
+
+
+def _question_before(links: list[HtmlElement], group: _Group, sizes: TextSizes) -> HtmlElement | None:
+    """A post before the list and outside it: the question of a Q&A or link page."""
+    first = group.members[0]
+    inside = set(group.members)
+    before: list[HtmlElement] = []
+    for link in links:
+        if link is first or _contains(first, link):
+            break
+        if not any(_contains(m, link) for m in inside):
+            before.append(link)
+    for link in reversed(before):
+        container = link
+        for parent in link.iterancestors():
+            if parent is group.parent or _contains(parent, first):
+                break
+            container = parent
+        headings = sum(sizes.own(h) for h in container.iter("h1", "h2", "h3"))
+        if container is link or sizes.own(container) - headings < 3 * _MIN_OWN_TEXT:
+            continue  # a thread's title bar ("Title. By avicenna, May 2 in Physics"), not a post
+        return container
+    return None
+
+
+def _own_links(member: HtmlElement, links: set[HtmlElement]) -> list[HtmlElement]:
+    """The member's author links, not those of quotes, of comments nested in it, or of its editor."""
+    found = []
+    for element in member.iter():
+        if element in links and not any(a.tag == "blockquote" for a in element.iterancestors() if _contains(member, a)):
+            found.append(element)
+    authors = [link for link in found if not _is_editor(link, member)]
+    return authors or found
+
+
+def _is_editor(link: HtmlElement, member: HtmlElement) -> bool:
+    """A link in an "edited ... by" card names who edited the post, not who wrote it."""
+    element = link
+    for _ in range(3):
+        parent = element.getparent()
+        if parent is None or parent is member:
+            break
+        element = parent
+        if _EDITED.match(element_text(element)):
+            return True
+    return False
+
+
+def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str | None]:
+    """The first own author link's person: its text, else a same-profile link's, else an avatar's label."""
+    if not own:
+        return None, None
+    href = own[0].get("href")
+    profile = doc.absolute(href) if href else None
+    same = [link for link in own if link.get("href") == href]
+    for link in same:
+        name = element_text(link)
+        if name and len(name) <= 80:
+            return _clean_name(name), profile
+    for link in same:
+        label = link.get("title") or next((i.get("alt") for i in link.iter("img") if i.get("alt")), None)
+        if label and label.strip():
+            return _clean_name(label), profile
+    return _name_from_href(href), profile
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split()).lstrip("@")
+    return name
+
+
+def _name_from_href(href: str | None) -> str | None:
+    if not href:
+        return None
+    path = unquote(urlsplit(href).path).rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    last = re.sub(r"\.\d+$|^\d+[-_]|\.html?$", "", last)
+    return last or None
+
+
+def _body_element(member: HtmlElement, own: list[HtmlElement], sizes: TextSizes) -> list[HtmlElement]:
+    """The member's largest author-free blocks: the post's text, without its author cluster."""
+    if not own:
+        return [member]
+    on_path: set[HtmlElement] = set()
+    for link in own:
+        on_path.add(link)
+        for a in link.iterancestors():
+            if a is member:
+                break
+            on_path.add(a)
+    on_path.add(member)
+    best: list[HtmlElement] = []
+    best_len = 0
+    for holder in on_path:
+        if holder in own:
+            continue
+        run: list[HtmlElement] = []
+        run_len = 0
+        for child in holder:
+            if not isinstance(child.tag, str) or child in on_path or _skipped(child):
+                if run_len > best_len:
+                    best, best_len = run, run_len
+                run, run_len = [], 0
+                continue
+            run.append(child)
+            run_len += sizes.own(child)
+            if child.tag not in _PROSE_TAGS:  # a div or section stands alone; paragraphs make a run
+                if run_len > best_len:
+                    best, best_len = run, run_len
+                run, run_len = [], 0
+        if run_len > best_len:
+            best, best_len = run, run_len
+    return best
+
+
+def _main_block(blocks: list[HtmlElement], sizes: TextSizes) -> list[HtmlElement]:
+    """Down to the child that holds the text when its siblings are only a byline or a toolbar
+    ("Posted May 2", "Share", "Quote"): those are the post's frame, not its text."""
+    while len(blocks) == 1:
+        block = blocks[0]
+        total = sizes.own(block)
+        children = [c for c in block if isinstance(c.tag, str) and sizes.own(c)]
+        main = max(children, key=sizes.own, default=None)
+        if main is None or main.tag in _PROSE_TAGS or sizes.own(main) < 0.7 * total or _letters(block.text) > 0:
+            break
+        others = [c for c in children if c is not main]
+        if any(c.tag in _PROSE_TAGS or sizes.own(c) > 60 for c in others) or any(_letters(c.tail) for c in block):
+            break
+        blocks = [main]
+    return blocks
+
+
+def _render(blocks: list[HtmlElement]) -> str | None:
+    parts = [render_body(b) for b in blocks]
+    text = "\n\n".join(p for p in parts if p)
+    return text or None
+
+
+def _posted_at(member: HtmlElement, body: list[HtmlElement]) -> str | None:
+    for element in member.iter():
+        if not isinstance(element.tag, str) or any(_contains(b, element) or b is element for b in body):
+            continue
+        for name in ("datetime", "data-time", "data-timestamp", "title", "data-date", "content"):
+            value = element.get(name)
+            if value:
+                found = iso_date(value) or _epoch(value) if name.startswith("data-t") else iso_date(value) or parse_date(value)
+                if found:
+                    return found
+        if element.tag in ("span", "time", "small", "a", "div", "p", "td") and len(element) == 0:
+            found = parse_date(element_text(element))
+            if found:
+                return found
+    return None
+
+
+def _epoch(value: str) -> str | None:
+    from datetime import UTC, datetime
+
+    if not value.isdigit() or not 9 <= len(value) <= 13:
+        return None
+    seconds = int(value) / (1000 if len(value) > 10 else 1)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _count(text: str) -> int | None:
+    text = text.strip().replace(" ", "")
+    multiplier = 1
+    if text[-1:] in "kK":
+        multiplier, text = 1000, text[:-1]
+    elif text[-1:] in "mM":
+        multiplier, text = 1_000_000, text[:-1]
+    elif text[-1:] == "万":
+        multiplier, text = 10_000, text[:-1]
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if multiplier > 1:
+        try:
+            return sign * int(float(text.replace(",", ".")) * multiplier)
+        except ValueError:
+            return None
+    found = count_from_text(text.replace(".", "").replace(",", ""))
+    return None if found is None else sign * found
+
+
+def _votes(member: HtmlElement, body: list[HtmlElement]) -> int | None:
+    for element in member.iter():
+        if not isinstance(element.tag, str) or any(_contains(b, element) or b is element for b in body):
+            continue
+        for name in ("data-score", "data-votes", "data-likes", "score"):
+            value = element.get(name)
+            if value and _NUMBER.match(value.strip()):
+                return _count(value)
+        label = element.get("aria-label") or element.get("title") or ""
+        text = element_text(element) if len(element) <= 3 else ""
+        if len(text) <= 24:
+            found = _VOTE_TEXT.match(text)
+            if found:
+                return _count(found.group("n") or found.group("n2"))
+            if _NUMBER.match(text) and _VOTE_WORDS.search(label):
+                return _count(text)
+    return None
+
+
+def read_post(member: HtmlElement, links: set[HtmlElement], doc: HtmlDocument, sizes: TextSizes) -> PartialAnswer:
+    """One post container read on its own."""
+    own = _own_links(member, links)
+    name, profile = _author(own, doc)
+    blocks = _main_block(_body_element(member, own, sizes), sizes)
+    return PartialAnswer(
+        body=_render(blocks),
+        author_name=name,
+        author_profile_url=profile,
+        posted_at=_posted_at(member, blocks),
+        votes=_votes(member, blocks),
+        has_author=bool(own),
+    )
+
+
+def structure_partial(doc: HtmlDocument) -> PartialPage | None:
+    """The page's question and answers as its repeated post containers show them."""
+    sizes = TextSizes()
+    thread = find_thread(doc.root, sizes)
+    if thread is None:
+        return None
+    links = set(author_links(doc.root))
+    answers = [read_post(m, links, doc, sizes) for m in thread.answers]
+    partial = PartialPage(strategy="page-structure", answers=[a for a in answers if a.body or a.author_name], kind="question")
+    if thread.question is not None:
+        question = read_post(thread.question, links, doc, sizes)
+        partial.body, partial.author, partial.posted_at = question.body, question.author_name, question.posted_at
+    return partial
+
+
+def iter_members(thread: Thread) -> Iterator[HtmlElement]:
+    if thread.question is not None:
+        yield thread.question
+    yield from thread.answers
