@@ -17,6 +17,7 @@ from scraper.extract.html.document import HtmlDocument, parse_html
 from scraper.extract.html.posts import structure_partial
 from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
+from scraper.extract.html.titles import tidy_title
 from scraper.extract.html.visible import element_text, link_targets, render_page
 from scraper.extract.partial import Merged, PartialAnswer, PartialPage, QuestionText, align, merge
 from scraper.extract.profile import SiteChoice, SiteProfile
@@ -89,7 +90,9 @@ def _visible_partial(doc: HtmlDocument, site: SiteProfile, generic: SiteProfile,
 
 def _page_title(doc: HtmlDocument) -> str | None:
     og_title = next((m.get("content") for m in doc.index.metas if m.get("property") == "og:title" and m.get("content") is not None), None)
-    for found in (og_title, next(doc.root.iter("h1"), None), next(doc.root.iter("title"), None)):
+    # <title> before <h1>: a forum's h1 is often the forum's name, while its <title> holds the
+    # topic and the site's name, which tidy_title takes off.
+    for found in (og_title, next(doc.root.iter("title"), None), next(doc.root.iter("h1"), None)):
         if found is not None:
             value = found if isinstance(found, str) else element_text(found)
             if value.strip():
@@ -151,6 +154,8 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     if merged.page.title is None:
         merged.page.title = _page_title(doc)
         merged.provenance["question.title"] = "page-title"
+    if merged.page.title is not None:
+        merged.page.title = tidy_title(merged.page.title, doc)
     for code, message in doc.notes:
         merged.warnings.append((code, message))
         if code == "truncated":

@@ -10,7 +10,7 @@ the page shows is the merge's job.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import lxml.html
@@ -86,7 +86,7 @@ def _item_author(item: Item, doc: HtmlDocument, card: AuthorCard | None) -> tupl
 
 def _answer(item: Item, doc: HtmlDocument, exclude: Exclude | None, card: AuthorCard | None = None) -> PartialAnswer:
     name, url = _item_author(item, doc, card)
-    votes = to_int(item.first("upvoteCount"))
+    votes = to_int(_first(item, "upvoteCount", "voteCount"))  # voteCount: the 2014 schema.org name
     if votes is not None and item.first("downvoteCount") is not None:
         votes -= to_int(item.first("downvoteCount")) or 0
     return PartialAnswer(
@@ -131,6 +131,32 @@ def _document_order(answers: list[Item]) -> list[Item]:
     return sorted(answers, key=lambda a: position[id(a)])
 
 
+def _answers_of(item: Item, depth: int = 0) -> Iterator[Item]:
+    """The item's accepted and suggested answers, and those nested in them (a page whose markup
+    leaves an answer's element open puts the next answer inside it, as its property)."""
+    for answer in item.items("acceptedAnswer") + item.items("suggestedAnswer"):
+        yield answer
+        if depth < 50:
+            yield from _answers_of(answer, depth + 1)
+
+
+def _unique(answers: list[Item]) -> list[Item]:
+    """Each answer once: one marked ``suggestedAnswer acceptedAnswer`` is one item named twice,
+    and a JSON-LD accepted answer repeated among the suggested ones has the same ``@id`` or text."""
+    seen: set[object] = set()
+    kept: list[Item] = []
+    for answer in answers:
+        keys = {id(answer), answer.element} if answer.element is not None else {id(answer)}
+        ident = answer.string("@id") or answer.string("url")
+        text = answer.string("text")
+        keys |= {k for k in (("id", ident), ("text", text, answer.string("author"))) if k[1]}
+        if keys & seen:
+            continue
+        seen |= keys
+        kept.append(answer)
+    return kept
+
+
 def _loose_answers(items: list[Item], questions: list[Item]) -> list[Item]:
     """``Answer`` items that no ``Question`` item holds: a page that marks each answer up but
     not the question (Zhihu's 2015 pages: 50 answers; the only Question items are the
@@ -151,7 +177,7 @@ def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, stra
         return None
     question = max(questions, key=lambda q: len(q.all("acceptedAnswer")) + len(q.all("suggestedAnswer")))
     page = next((it for top in items for it in top.walk() if it.is_a("QAPage")), None)
-    answers = _document_order(question.items("acceptedAnswer") + question.items("suggestedAnswer"))
+    answers = _document_order(_unique(list(_answers_of(question))))
     author, _ = _item_author(question, doc, card)
     return PartialPage(
         strategy=strategy,
@@ -167,13 +193,14 @@ def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, stra
 
 def _forum_thread(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, strategy: str) -> PartialPage | None:
     posts = [it for it in items if it.is_a(*_POSTING_TYPES) and (it.first("articleBody") is not None or it.first("text") is not None)]
-    if not posts:
+    threads = [it for it in items if it.is_a("DiscussionForumPosting") and (it.string("headline") or it.string("name"))]
+    if not posts and not threads:
         return None
-    first, replies = posts[0], posts[1:]
+    first, replies = (posts[0], posts[1:]) if posts else (threads[0], [])
     if not replies:  # one posting holding its replies as ``comment`` items (Invision Community)
         replies = [c for c in first.items("comment") if c.is_a(*_POSTING_TYPES)]
-    if not replies:
-        return None
+    if not replies and not first.is_a("DiscussionForumPosting"):
+        return None  # a blog post or a lone comment is no thread; a forum posting with no replies is one
     author, _ = _author(first.first("author"), doc)
     return PartialPage(
         strategy=strategy,

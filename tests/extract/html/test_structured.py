@@ -400,10 +400,18 @@ def test_a_forum_posting_with_its_replies_as_comments_gives_every_reply() -> Non
     assert record.answers[1].body == "Unless the atom is ionised, then any energy above it will do."
 
 
-def test_a_single_forum_posting_without_replies_is_not_a_thread() -> None:
+def test_a_forum_posting_without_replies_is_a_thread_with_no_answers() -> None:
+    """schema.org's own example eg-0425: a DiscussionForumPosting whose comments are not marked up."""
     alone = {k: v for k, v in INVISION_THREAD.items() if k != "comment"}
+    record = scraper.extract_page(RawPage(body=jsonld_page(json.dumps(alone)), kind="file", path="t.html"))
+    assert record.question.title == alone["headline"].strip()
+    assert record.answers == []
+
+
+def test_a_blog_posting_alone_is_not_a_thread() -> None:
+    blog = {**{k: v for k, v in INVISION_THREAD.items() if k != "comment"}, "@type": "BlogPosting"}
     with pytest.raises(NotAQAPageError):
-        scraper.extract_page(RawPage(body=jsonld_page(json.dumps(alone)), kind="file", path="t.html"))
+        scraper.extract_page(RawPage(body=jsonld_page(json.dumps(blog)), kind="file", path="t.html"))
 
 
 def test_answers_marked_up_without_their_question_are_the_pages_answers() -> None:
