@@ -110,7 +110,7 @@ def _adds_answers(structure: PartialPage, found: list[PartialPage]) -> bool:
         return True
     best = max(found, key=lambda p: sum(1 for a in p.answers or [] if a.body))
     mine, theirs = structure.answers or [], [a for a in best.answers or [] if a.body]
-    if len(mine) <= len(theirs):
+    if len(mine) < len(theirs):
         return False
     return not theirs or any(twin is not None for twin in align(theirs, mine))
 

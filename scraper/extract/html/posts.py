@@ -61,7 +61,7 @@ _VOTE_TEXT = re.compile(
     r"|(?:赞同|likes?|votes?|score|points?)\s*:?\s*(?P<n2>[+-]?\d[\d,.]*\s*[kKmM万]?))$",
     re.I,
 )
-_VOTE_WORDS = re.compile(r"\b(?:vote|votes|score|points?|likes?|upvotes?|karma)\b|赞", re.I)
+_VOTE_WORDS = re.compile(r"(?:\b|_)(?:up)?vote|\b(?:score|points?|likes?|karma)\b|赞", re.I)
 _NUMBER = re.compile(r"^[+-]?\d[\d,.]*\s*[kKmM万]?$")
 _INDENT_STYLE = re.compile(r"(?:padding|margin)-left\s*:\s*(\d+)px", re.I)
 _LEVEL_TEXT = re.compile(r"^level\s+(\d+)$", re.I)
@@ -109,10 +109,11 @@ def _is_date_mark(element: HtmlElement) -> bool:
 
 
 def post_marks(root: HtmlElement, links: list[HtmlElement]) -> list[HtmlElement]:
-    """Author links and date marks (``<time>``, "6 years ago", "May 2, 2024"): what a post's byline holds."""
-    marks = [e for e in root.iter() if isinstance(e.tag, str) and _is_date_mark(e)]
-    marks = [e for e in marks if not any(_skipped(a) for a in e.iterancestors())]
-    return links + marks
+    """Author links and date marks (``<time>``, "6 years ago", "May 2, 2024"), in page order:
+    what a post's byline holds (a deleted comment keeps its date, not its author)."""
+    wanted = set(links)
+    marks = [e for e in root.iter() if isinstance(e.tag, str) and (e in wanted or _is_date_mark(e))]
+    return [e for e in marks if e in wanted or not any(_skipped(a) for a in e.iterancestors())]
 
 
 def author_links(root: HtmlElement) -> list[HtmlElement]:
@@ -551,15 +552,32 @@ def _votes(member: HtmlElement, body: list[HtmlElement]) -> int | None:
             value = element.get(name)
             if value and _NUMBER.match(value.strip()):
                 return _count(value)
-        label = element.get("aria-label") or element.get("title") or ""
         text = element_text(element) if len(element) <= 3 else ""
         if len(text) <= 24:
             found = _VOTE_TEXT.match(text)
             if found:
                 return _count(found.group("n") or found.group("n2"))
-            if _NUMBER.match(text) and _VOTE_WORDS.search(label):
+            if _NUMBER.match(text) and (_labelled_vote(element) or any(_labelled_vote(s) for s in _neighbours(element))):
                 return _count(text)
     return None
+
+
+def _labelled_vote(element: HtmlElement) -> bool:
+    """The element says it is about votes in a label or a semantic attribute (not a class):
+    ``aria-label="upvote"``, ``title="Score"``, ``component="post/vote-count"``."""
+    for name, value in element.attrib.items():
+        if name not in ("class", "id", "style", "href", "src") and len(value) <= 80 and _VOTE_WORDS.search(value):
+            return True
+    return False
+
+
+def _neighbours(element: HtmlElement) -> list[HtmlElement]:
+    """The vote buttons beside a bare count: its siblings, and its parent's."""
+    parent = element.getparent()
+    found = [s for s in (element.getprevious(), element.getnext()) if s is not None]
+    if parent is not None and len(parent) <= 4:
+        found += [parent] + [s for s in (parent.getprevious(), parent.getnext()) if s is not None]
+    return found
 
 
 def read_post(member: HtmlElement, links: set[HtmlElement], doc: HtmlDocument, sizes: TextSizes) -> PartialAnswer:
