@@ -187,6 +187,12 @@ class PageRecord(_Model):
     answers: list[Answer] = Field(default_factory=list)
     truncated: bool = False
     """The page is cut off mid-answer."""
+    page: Annotated[int, Field(ge=1)] | None = None
+    """Which page of a thread split over several pages this is, as the page's pager says
+    ("Page 34 of 40"); ``None`` when the page shows no pager."""
+    pages: Annotated[int, Field(ge=1)] | None = None
+    """How many pages the thread has: a record with ``page`` 1 of ``pages`` 3 holds only the
+    answers of its first page."""
     warnings: list[RecordWarning] = Field(default_factory=list)
     crawl: CrawlChange | None = None
     """Set by ``scraper crawl``: whether the record is new or changed since the last run."""

@@ -163,6 +163,8 @@ def _from_html(page: RawPage, site: SiteProfile | None) -> Explained:
         answer_count=found.answer_count,
         answers=answers,
         truncated=_truncated(page, found.truncated, warnings),
+        page=found.thread_page[0],
+        pages=found.thread_page[1],
         warnings=warnings,
     )
     return Explained(record=record, provenance=merged.provenance, strategies=merged.strategies, document=result.document)

@@ -70,6 +70,10 @@ class PartialPage:
     kind: str | None = None
     review: dict[str, str | None] | None = None
     truncated: bool = False
+    thread_page: tuple[int | None, int | None] = (None, None)
+    separate_question: bool = False
+    """The question is a post of its own before the answers' list (not the list's first post)."""
+    """(page, pages) of a thread split over several pages, when the page's pager says."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
     can_lead: bool = True
     """False when this source may fill gaps in answers others found but not supply the list."""
@@ -192,7 +196,10 @@ def _merge_answers(
             if twin is None:
                 continue
             answer.has_author = answer.has_author or twin.has_author
+            other_person = bool(answer.author_name and twin.author_name and answer.author_name.casefold() != twin.author_name.casefold())
             for name in ANSWER_FIELDS:
+                if other_person and name.startswith("author_"):
+                    continue  # the twin names someone else (an editor): none of that person's details fit
                 better = weak_base and origin.get(name) in (None, base.strategy) and other.strategy not in _LIST_ONLY
                 if getattr(twin, name) is not None and (getattr(answer, name) is None or better):
                     setattr(answer, name, getattr(twin, name))

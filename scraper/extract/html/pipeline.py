@@ -15,7 +15,7 @@ from scraper.errors import NotAQAPageError
 from scraper.extract.html.appstate import app_state_partial
 from scraper.extract.html.document import HtmlDocument, parse_html
 from scraper.extract.html.posts import structure_partial
-from scraper.extract.html.schemaorg import jsonld_items, microdata_items, rdfa_items, scope_elements
+from scraper.extract.html.schemaorg import Item, jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.titles import tidy_title
 from scraper.extract.html.visible import element_text, link_targets, render_page
@@ -100,6 +100,33 @@ def _page_title(doc: HtmlDocument) -> str | None:
     return None
 
 
+_ARTICLE_TYPES = ("Article", "BlogPosting", "NewsArticle", "Report", "ScholarlyArticle", "TechArticle", "Recipe", "HowTo", "Review",
+                  "Product", "Event", "FAQPage")
+_QA_TYPES = ("QAPage", "Question", "Answer", "DiscussionForumPosting")
+_ARTICLE_LETTERS = 1500
+"""A post this long before a few short replies is an article with its comments, not a question."""
+
+
+def _article_with_comments(structure: PartialPage, items: list[Item]) -> str | None:
+    """Why the page's repeated posts are comments under an article and not answers, if they are.
+
+    A page that calls itself an article (or a recipe, a product) in schema.org and nothing
+    Q&A-like is one; so is a long post, apart from the list, followed by replies that are
+    together far shorter (a blog post and its reactions).
+    """
+    if structure.kind == "review-list":
+        return "not a Q&A page: the repeated posts each give a rating out of five: they are reviews (of a product, a shop), not answers"
+    walked = [it for top in items for it in top.walk()]
+    if not any(it.is_a(*_QA_TYPES) for it in walked):
+        kind = next((name for it in walked for name in _ARTICLE_TYPES if it.is_a(name)), None)
+        if kind:
+            return f"not a Q&A page: the page is a schema.org {kind}, and the repeated posts under it are its comments"
+    replies = sum(len(a.body or "") for a in structure.answers or [])
+    if structure.separate_question and len(structure.body or "") >= max(_ARTICLE_LETTERS, 3 * replies):
+        return "not a Q&A page: a long article followed by a few short comments (a blog post or news story with reactions)"
+    return None
+
+
 def _adds_answers(structure: PartialPage, found: list[PartialPage]) -> bool:
     """Whether the page's structure shows answers the other sources miss, or is all there is.
 
@@ -129,15 +156,16 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     jsonld, notes = jsonld_items(doc.index.scripts)
     partials.append(structured_partial(jsonld, doc, exclude, "json-ld", site.author_card))
     scopes = scope_elements(doc.root)
-    partials.append(structured_partial(microdata_items(doc.root, scopes["itemscope"]), doc, exclude, "microdata", site.author_card))
+    microdata = microdata_items(doc.root, scopes["itemscope"])
+    partials.append(structured_partial(microdata, doc, exclude, "microdata", site.author_card))
     partials.append(structured_partial(rdfa_items(doc.root, scopes["typeof"]), doc, exclude, "rdfa", site.author_card))
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
     is_review = any(p.kind == "review" for p in found)
-    if not is_review:
-        structure = structure_partial(doc)
-        if structure is not None and _adds_answers(structure, found):
-            found.append(structure)
+    structure = None if is_review else structure_partial(doc)
+    refused = _article_with_comments(structure, jsonld + microdata) if structure is not None and not any(p.kind for p in found) else None
+    if structure is not None and refused is None and _adds_answers(structure, found):
+        found.append(structure)
     others_have_answers = any(p.answers for p in found)
     if not is_review and (site.text_layout or not others_have_answers):
         visible = _visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers)
@@ -145,12 +173,21 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
             found.append(visible)
     if not any(p.kind for p in found):
         deep = any(code == "nesting_too_deep" for code, _ in doc.notes)
+        if refused:
+            raise NotAQAPageError(refused)
         raise NotAQAPageError(
             "no Q&A found in the HTML: no schema.org QAPage/Question or review data, no question in the "
-            "embedded application state, and the visible text has no answer section"
+            "embedded application state, no repeated posts with authors, and the visible text has no answer section"
             + ("; the page nests elements deeper than the parser reads (255 levels), so part of it was not read" if deep else "")
         )
     merged = merge(found)
+    if structure is not None:
+        merged.page.thread_page = structure.thread_page
+        if site is sites.generic and merged.provenance.get("answers[1].body") == "page-structure":
+            merged.warnings.append((
+                "read_generically",
+                "no site adapter and no structured data gave these answers: they were read from the page's repeated post blocks",
+            ))
     if merged.page.title is None:
         merged.page.title = _page_title(doc)
         merged.provenance["question.title"] = "page-title"

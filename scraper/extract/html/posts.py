@@ -75,6 +75,8 @@ _PAGE_OF = re.compile(
     r"^\s*(?:page|seite|página|pagina|strona|sida|side|sivu|страница|第)\s*(\d+)\s*(?:of|von|de|di|z|av|af|/|из|页，共|页/共)\s*(\d+)\s*页?\s*$",
     re.I,
 )
+_STARS = re.compile(r"^(?:\d(?:[.,]\d)?\s*/\s*5|[★☆]{5}|\d(?:[.,]\d)?\s+(?:out of|von|de|z|su|sur|из)\s+5(?:\s+\w+)?)$", re.I)
+_STARS_LABEL = re.compile(r"\b\d(?:[.,]\d)?\s*(?:/|out of|von|de|z|sur|su)\s*5\b|\brated\s+\d", re.I)
 _EDITED = re.compile(r"^(?:edited|modified|updated|bearbeitet|geändert|编辑于|modifié)\b", re.I)
 _RELATIVE_DATE = re.compile(
     r"(?:^|·\s*)\d+\s+(?:yr\.|mo\.|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago$"
@@ -192,7 +194,12 @@ class Thread:
 
     question: HtmlElement | None
     answers: list[HtmlElement]
-    generic: bool = True
+    page: int | None = None
+    pages: int | None = None
+    separate: bool = False
+    """The question was found before the list, outside it (not as its first post)."""
+    rated: bool = False
+    """Most posts carry a star rating of their own: reviews, not answers."""
 
 
 def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
@@ -222,7 +229,7 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
         posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
-        if posts < 2 or sum(texts) < _MIN_LIST_TEXT:
+        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members):
             continue
         scored.append((posts, sum(texts), group))
     scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
@@ -230,6 +237,14 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
         if not any(o is not group and _wraps(o, group, links) for _, _, o in scored):
             return _flatten(group, [g for _, _, g in scored], links, sizes)
     return None
+
+
+def _alike(members: list[HtmlElement]) -> bool:
+    """Most members share a shape with another member: posts of one list, not a page's columns
+    (the article beside the sidebar)."""
+    shapes = [_shape(m) for m in members]
+    alike = sum(1 for i, a in enumerate(shapes) if any(_similar(a, b) for j, b in enumerate(shapes) if j != i))
+    return alike * 2 >= len(shapes) and alike >= 2
 
 
 def _only_wraps(member: HtmlElement, inner: _Group, sizes: TextSizes) -> bool:
@@ -289,10 +304,13 @@ def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | N
         top = min(d for d in depths if d is not None)
         members = [m for m, d in zip(members, depths) if d is None or d == top]
     question = _question_before(links, group, sizes)
-    page, _ = thread_page(root)
+    page, pages = thread_page(root)
+    rated = sum(1 for m in members if _rated(m)) * 2 > len(members)
+    if rated:
+        return Thread(question=None, answers=members, page=page, pages=pages, rated=True)
     if question is not None or comment_tree or (page or 1) > 1 or _answer_permalinks(members) or _answers_heading_before(members[0]):
-        return Thread(question=question, answers=members)
-    return Thread(question=members[0], answers=members[1:])
+        return Thread(question=question, answers=members, page=page, pages=pages, separate=question is not None)
+    return Thread(question=members[0], answers=members[1:], page=page, pages=pages)
 
 
 def _shape(element: HtmlElement) -> set[str]:
@@ -323,6 +341,18 @@ def _answers_heading_before(first: HtmlElement) -> bool:
     """The page says "4 answers" (or "4个回答") just before the list: every member is an answer."""
     texts = first.xpath("preceding::text()[normalize-space()][not(parent::script or parent::style)][position() <= 40]")
     return any(len(t) <= 40 and (_ANSWERS_COUNT.search(t)) for t in texts)
+
+
+def _rated(member: HtmlElement) -> bool:
+    """The post gives a score out of five ("4/5", "★★★★☆", "4 out of 5"): a review's, not an answer's."""
+    for element in member.iter():
+        if isinstance(element.tag, str) and len(element) == 0:
+            text = (element.text or "").strip()
+            if len(text) <= 20 and _STARS.match(text):
+                return True
+        if isinstance(element.tag, str) and _STARS_LABEL.search(element.get("aria-label") or element.get("title") or ""):
+            return True
+    return False
 
 
 def _depth(member: HtmlElement, links: set[HtmlElement]) -> int | None:
@@ -603,7 +633,13 @@ def structure_partial(doc: HtmlDocument) -> PartialPage | None:
         return None
     links = set(author_links(doc.root))
     answers = [read_post(m, links, doc, sizes) for m in thread.answers]
-    partial = PartialPage(strategy="page-structure", answers=[a for a in answers if a.body or a.author_name], kind="question")
+    partial = PartialPage(
+        strategy="page-structure",
+        answers=[a for a in answers if a.body or a.author_name],
+        thread_page=(thread.page, thread.pages),
+        separate_question=thread.separate,
+        kind="review-list" if thread.rated else "question",
+    )
     if thread.question is not None:
         question = read_post(thread.question, links, doc, sizes)
         partial.body, partial.author, partial.posted_at = question.body, question.author_name, question.posted_at

@@ -26,6 +26,7 @@ __all__ = ["iso_date", "structured_partial", "text_from_value"]
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _POSTING_TYPES = ("DiscussionForumPosting", "SocialMediaPosting", "Comment", "BlogPosting")
+_PRODUCT_TYPES = ("Product", "Offer", "Book", "Movie", "SoftwareApplication", "Game", "MusicRecording", "Recipe", "Course")
 _PLACEHOLDER_NAMES = frozenset(("name not provided", "anonymous", "unknown"))
 
 Exclude = Callable[[HtmlElement], bool]
@@ -166,8 +167,10 @@ def _loose_answers(items: list[Item], questions: list[Item]) -> list[Item]:
 
 
 def _qa_page(items: list[Item], doc: HtmlDocument, exclude: Exclude | None, strategy: str, card: AuthorCard | None) -> PartialPage | None:
-    questions = [it for top in items for it in top.walk() if it.is_a("Question")]
-    loose = _loose_answers(items, questions)
+    # An FAQPage's questions are the site's own, answered by the site: an FAQ article, not Q&A.
+    faq = {id(inner) for top in items for it in top.walk() if it.is_a("FAQPage") for inner in it.walk()}
+    questions = [it for top in items for it in top.walk() if it.is_a("Question") and id(it) not in faq]
+    loose = [a for a in _loose_answers(items, questions) if id(a) not in faq]
     linked = max((len(q.all("acceptedAnswer")) + len(q.all("suggestedAnswer")) for q in questions), default=0)
     if len(loose) >= 2 and len(loose) > linked:
         # The answers are the page's own; the Question items, if any, are other questions.
@@ -214,7 +217,14 @@ def _forum_thread(items: list[Item], doc: HtmlDocument, exclude: Exclude | None,
 
 
 def _review(items: list[Item], doc: HtmlDocument, strategy: str) -> PartialPage | None:
-    review = next((it for top in items for it in top.walk() if it.is_a("Review")), None)
+    # A shop's product reviews are not a review page: only a review of a person or a practice is
+    # (a patient's review of a doctor, which the doctors' replies answer).
+    products = {id(inner) for top in items for it in top.walk() if it.is_a(*_PRODUCT_TYPES) for inner in it.walk()}
+    review = next(
+        (it for top in items for it in top.walk()
+         if it.is_a("Review") and id(it) not in products and not any(r.is_a(*_PRODUCT_TYPES) for r in it.items("itemReviewed"))),
+        None,
+    )
     if review is None:
         return None
     author, _ = _author(review.first("author"), doc)
