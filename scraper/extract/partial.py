@@ -212,6 +212,21 @@ def _merge_answers(
                 "structured_data_disagrees" if other.strategy in _STRUCTURED else "sources_disagree",
                 f"{other.strategy} shows {len(other.answers or [])} answers, the page {len(answers)}: the page wins",
             ))
+    return _in_page_order(answers, origins, [p for p in with_answers if p.strategy in _LIST_ONLY and p is not base])
+
+
+def _in_page_order(
+    answers: list[PartialAnswer], origins: list[dict[str, str]], page_order: list[PartialPage]
+) -> tuple[list[PartialAnswer], list[dict[str, str]]]:
+    """The answers in the order the page shows them, when its structure shows every one of them
+    (structured data may list the accepted answer first, or by date, or by votes)."""
+    for source in page_order:
+        twins = align(answers, source.answers or [])
+        if any(t is None for t in twins):
+            continue
+        place = {id(t): i for i, t in enumerate(source.answers or [])}
+        order = sorted(range(len(answers)), key=lambda k: place[id(twins[k])])
+        return [answers[k] for k in order], [origins[k] for k in order]
     return answers, origins
 
 

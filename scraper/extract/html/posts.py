@@ -52,6 +52,7 @@ _NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit
 _PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
 _SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select", "form_"))
 _PROSE_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "h5", "h6", "br"))
+_BLOCK_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "br", "table", "h2", "h3", "h4", "h5", "h6", "img", "code"))
 _MIN_OWN_TEXT = 12
 """Characters of text outside links a member needs to be a post (a one-word reply "Thanks!" is short, a menu has none)."""
 _MIN_LIST_TEXT = 60
@@ -225,18 +226,34 @@ def _wraps(outer: _Group, inner: _Group, links: list[HtmlElement]) -> bool:
 
 def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) -> _Group | None:
     """The post list: the group with the most posts, unless it is the replies inside one post of another."""
-    scored: list[tuple[int, int, _Group]] = []
+    scored: list[tuple[bool, int, int, _Group]] = []
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
         posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
-        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members):
+        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members) or _link_list(group.members, sizes):
             continue
-        scored.append((posts, sum(texts), group))
-    scored.sort(key=lambda s: (s[0], s[1]), reverse=True)
-    for _, _, group in scored:
-        if not any(o is not group and _wraps(o, group, links) for _, _, o in scored):
-            return _flatten(group, [g for _, _, g in scored], links, sizes)
+        # Posts written in paragraphs outrank one-line remarks (the comments under a question).
+        prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)
+        scored.append((prose, posts, sum(texts), group))
+    scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
+    for *_, group in scored:
+        if not any(o is not group and _wraps(o, group, links) for *_, o in scored):
+            return _flatten(group, [g for *_, g in scored], links, sizes)
     return None
+
+
+def _has_blocks(member: HtmlElement) -> bool:
+    return any(isinstance(e.tag, str) and e.tag in _BLOCK_TAGS for e in member.iter())
+
+
+def _link_list(members: list[HtmlElement], sizes: TextSizes) -> bool:
+    """Most members are mostly links (a topic list, search results): each points elsewhere."""
+    linky = 0
+    for member in members:
+        linked = sum(_letters(element_text(a)) for a in member.iter("a"))
+        if linked >= sizes.own(member) and sizes.own(member) < 80:
+            linky += 1
+    return linky * 2 > len(members)
 
 
 def _alike(members: list[HtmlElement]) -> bool:
@@ -415,13 +432,29 @@ def _question_before(links: list[HtmlElement], group: _Group, sizes: TextSizes) 
 
 
 def _own_links(member: HtmlElement, links: set[HtmlElement]) -> list[HtmlElement]:
-    """The member's author links, not those of quotes, of comments nested in it, or of its editor."""
+    """The member's author links, not those of quotes, of comments listed in it, or of its editor."""
     found = []
     for element in member.iter():
         if element in links and not any(a.tag == "blockquote" for a in element.iterancestors() if _contains(member, a)):
             found.append(element)
-    authors = [link for link in found if not _is_editor(link, member)]
-    return authors or found
+    own = [link for link in found if not _in_sublist(link, member, links)] or found
+    authors = [link for link in own if not _is_editor(link, member)]
+    return authors or own
+
+
+def _in_sublist(link: HtmlElement, member: HtmlElement, links: set[HtmlElement]) -> bool:
+    """The link sits in one of several like siblings that each name someone: a comment list
+    inside the post (or a pair of cards, which the caller falls back to)."""
+    element = link
+    for parent in link.iterancestors():
+        if parent is member or element is member:
+            return False
+        siblings = [s for s in parent if s is not element and s.tag == element.tag]
+        href = link.get("href")
+        if any(any(x in links and x.get("href") != href for x in s.iter()) for s in siblings):
+            return True
+        element = parent
+    return False
 
 
 def _is_editor(link: HtmlElement, member: HtmlElement) -> bool:
@@ -445,7 +478,7 @@ def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str 
     profile = doc.absolute(href) if href else None
     same = [link for link in own if link.get("href") == href]
     for link in same:
-        name = element_text(link)
+        name = _link_name(link)
         if name and len(name) <= 80:
             return _clean_name(name), profile
     for link in same:
@@ -453,6 +486,17 @@ def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str 
         if label and label.strip():
             return _clean_name(label), profile
     return _name_from_href(href), profile
+
+
+def _link_name(link: HtmlElement) -> str:
+    """The link's text without a letter avatar before the name (Flarum's "有" + "有点蠢")."""
+    name = element_text(link)
+    first = next((c for c in link if isinstance(c.tag, str)), None)
+    if first is not None and len(link) > 1:
+        initial = element_text(first)
+        if 0 < len(initial) <= 2 and name.startswith(initial) and name[len(initial):].strip():
+            return name[len(initial):].strip()
+    return name
 
 
 def _clean_name(name: str) -> str:
