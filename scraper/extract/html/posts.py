@@ -230,7 +230,7 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
         posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
-        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members) or _link_list(group.members, sizes):
+        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members) or _link_list(group.members, links):
             continue
         # Posts written in paragraphs outrank one-line remarks (the comments under a question).
         prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)
@@ -246,14 +246,21 @@ def _has_blocks(member: HtmlElement) -> bool:
     return any(isinstance(e.tag, str) and e.tag in _BLOCK_TAGS for e in member.iter())
 
 
-def _link_list(members: list[HtmlElement], sizes: TextSizes) -> bool:
-    """Most members are mostly links (a topic list, search results): each points elsewhere."""
-    linky = 0
+def _link_list(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
+    """Most members lead with a titled link to another page before their author (a topic list,
+    search results, a user's posts): rows that point elsewhere, not posts.  A post's own title
+    links to itself (``#p799806``) or follows its author."""
+    link_set = set(links)
+    rows = 0
     for member in members:
-        linked = sum(_letters(element_text(a)) for a in member.iter("a"))
-        if linked >= sizes.own(member) and sizes.own(member) < 80:
-            linky += 1
-    return linky * 2 > len(members)
+        for element in member.iter("a"):
+            if element in link_set:
+                break
+            href = element.get("href") or ""
+            if href and "#" not in href and not href.startswith("javascript:") and _letters(element_text(element)) >= 12:
+                rows += 1
+                break
+    return rows * 2 > len(members)
 
 
 def _alike(members: list[HtmlElement]) -> bool:
