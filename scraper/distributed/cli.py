@@ -98,4 +98,22 @@ def _summary_line(summary: dict[str, Any]) -> str:
         line += f" ({reasons})"
     if summary.get("damaged"):
         line += f", {summary['damaged']} damaged stretch{'es' * (summary['damaged'] != 1)}"
-    return line + f"; manifest {summary['manifest']}"
+    return line + _archive_line(summary.get("archives") or {}) + f"; manifest {summary['manifest']}"
+
+
+def _archive_line(archives: dict[str, Any]) -> str:
+    """``; 5 archives, 87 records: 49 read (1 truncated), 38 skipped (20 request, ...)``, as ``scraper extract`` says it.
+
+    Why: most records of a WARC are no page (requests, images, revisits), and the count
+    by reason tells "skipped as expected" from "lost".  Nothing when no archive was read.
+    """
+    from collections import Counter
+
+    from scraper.formats.warc import ArchiveStats
+
+    inputs = int(archives.get("inputs") or 0)
+    if not inputs:
+        return ""
+    stats = ArchiveStats(read=int(archives.get("read") or 0), truncated=int(archives.get("truncated") or 0),
+                         skipped=Counter(archives.get("skipped") or {}))
+    return f"; {inputs} archive{'s' * (inputs != 1)}, {stats.describe()}"

@@ -1,4 +1,4 @@
-"""Archive-scale extraction: many WARC/WET files in parallel on Dask, or one after another here.
+"""Archive-scale extraction: many web archives (WARC, WET, ARC) in parallel on Dask, or one after another here.
 
     >>> from scraper.distributed import run_dask_extract
     >>> summary = run_dask_extract(["segments/*.warc.gz"], "out", url_pattern=r"realself\\.com/question/",
@@ -9,7 +9,7 @@ worker; byte ranges of one large file are not split across workers, so a run
 has as much parallelism as it has files; Common Crawl segments come as many
 files of about 1 GB each, which suits this).  Each task
 (:func:`scraper.distributed.partition.process_input`) filters records by URL on
-their WARC headers before reading or parsing them, extracts the rest, and
+their record headers before reading or parsing them, extracts the rest, and
 writes its own partition ``out/parts/part-<hash>-<name>.jsonl`` (or
 ``.parquet``) atomically: temporary file, fsync, rename.  Only counts travel
 back to the client, which records them in ``out/manifest.json`` (see
@@ -345,7 +345,7 @@ def run_dask_extract(
     task: Task | None = None,
     on_progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Extract ``inputs`` (files or globs of WARC/WET or page files) into ``out_dir`` on Dask.
+    """Extract ``inputs`` (files or globs of web archives, told by name or content, or page files) into ``out_dir`` on Dask.
 
     One task per input file; ``scheduler`` is a Dask scheduler address
     (``tcp://host:8786``), or None to start a ``LocalCluster`` of ``n_workers``
@@ -354,7 +354,8 @@ def run_dask_extract(
     :func:`~scraper.distributed.partition.process_input` (same signature; it must be
     importable on the workers): for tests and instrumentation.  Returns the manifest
     summary (``inputs``, ``complete``, ``failed``, ``pending``, ``seen``, ``matched``,
-    ``damaged``, ``extracted``, ``failed_records`` by reason, ``run`` = this run's
+    ``damaged``, ``extracted``, ``failed_records`` by reason, ``archives`` = the archive
+    records read and skipped by reason, ``run`` = this run's
     ``submitted``/``skipped``/``finished``/``seconds``, plus ``manifest`` and ``out_dir``).
 
     Raises :class:`DaskNotInstalled` without Dask, :class:`ManifestMismatch` when

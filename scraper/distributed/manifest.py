@@ -16,29 +16,42 @@ Layout::
       "updated_at": "2024-03-01T12:00:00Z",
       "summary": {"inputs": 3, "complete": 2, "failed": 1, "pending": 0, "seen": ..., "matched": ...,
                   "damaged": ..., "extracted": ..., "failed_records": {"decode_error": 1, ...},
+                  "archives": {"inputs": 2, "records": 52, "read": 30, "truncated": 1,
+                               "skipped": {"request": 10, "url_pattern": 8, "warcinfo": 3, "non_html": 1}},
                   "run": {"engine": "dask", "scheduler": "...", "started_at": "...", "submitted": 3, "skipped": 0,
                           "finished": 3, "seconds": 9.1, "startup_seconds": 2.3, "records_per_second": 440.0}},
       "inputs": [
         {"input": "segments/a.warc.gz", "abspath": "/data/segments/a.warc.gz", "size": 123, "mtime_ns": ...,
          "partition": "parts/part-1a2b3c4d5e6f-a.warc.gz.jsonl", "status": "complete", "error": null,
-         "counts": {"seen": 10, "matched": 8, "damaged": 0, "extracted": 7, "failed": {"not_a_qa_page": 1}},
+         "counts": {"seen": 10, "matched": 8, "damaged": 0, "extracted": 7, "failed": {"not_a_qa_page": 1},
+                    "archive": {"records": 22, "read": 8, "truncated": 0,
+                                "skipped": {"request": 10, "url_pattern": 2, "warcinfo": 1, "non_html": 1}}},
          "errors": [{"url": "...", "reason": "not_a_qa_page", "detail": "..."}],
          "extractor_version": "0.1.0", "seconds": 0.4, "host": "...", "pid": 123, "finished_at": "..."},
         ...
       ]
     }
 
-Counts of one input: ``seen`` page records (WARC ``response`` / WET ``conversion``
-records with a target URI) whose headers were read; ``matched`` those that pass
-``--url-pattern``; ``damaged`` unreadable stretches of the file that no matched
-record accounts for (a bad header, a corrupt gzip member, a cut-off end); then
-every matched record and every damaged stretch ends either ``extracted`` or in
-``failed`` by reason (``decode_error``, ``http_error``, ``too_large``,
-``not_a_qa_page``, ``empty_input``, ``binary_input``, ``extraction_error``,
-``extractor_crash``): ``extracted + sum(failed) == matched + damaged``.
-The summary adds up every entry; ``run`` describes the latest run only (``submitted``
-tasks, inputs ``skipped`` as already complete, ``finished`` so far, wall-clock ``seconds``
-including ``startup_seconds`` of the cluster, records seen per second).
+Counts of one input: ``seen`` page records (WARC ``response`` and ``resource``, WET
+``conversion``, ARC http(s) records, with a target URI) whose headers were read;
+``matched`` those that pass ``--url-pattern``; ``damaged`` unreadable stretches of the
+file that no matched record accounts for (a bad header, a corrupt gzip member, a cut-off
+end); then every matched record and every damaged stretch ends either ``extracted`` or in
+``failed`` by reason (``decode_error``, ``http_error``, ``too_large``, ``not_a_qa_page``,
+``empty_input``, ``binary_input``, ``extraction_error``, ``extractor_crash``):
+``extracted + sum(failed) == matched + damaged``.  A matched response whose HTTP
+Content-Type is neither HTML nor plain text holds no page: the reader skips it
+(``non_html``) and it is in neither ``seen`` nor ``matched`` (one the pattern leaves out
+is never read, so its type is not known and it stays in ``seen``).  ``archive`` counts
+what the archive reader saw, as ``scraper extract`` sums it up on its last line
+(:class:`scraper.formats.warc.ArchiveStats`): ``records`` = ``read`` (records that gave a
+result; ``truncated`` of them cut off) + every ``skipped`` one by reason
+(:data:`scraper.formats.warc.SKIP_REASONS`: ``request``, ``url_pattern``, ``non_html``,
+``unreadable``, ...); it is ``null`` for an input that is no archive (one page file).
+The summary adds up every entry (``archives`` over the inputs read as archives); ``run``
+describes the latest run only (``submitted`` tasks, inputs ``skipped`` as already
+complete, ``finished`` so far, wall-clock ``seconds`` including ``startup_seconds`` of
+the cluster, records seen per second).
 Statuses: ``pending`` (not done yet, or a run was stopped), ``complete`` (read to
 its end, damaged records included), ``failed`` (could not be read at all, or
 its task kept failing after the retries; ``error`` says why).
@@ -137,11 +150,19 @@ class Manifest:
         statuses = Counter(entry.get("status") for entry in self.entries.values())
         totals: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
+        archives: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
         for entry in self.entries.values():
             counts = entry.get("counts") or {}
             for name in ("seen", "matched", "damaged", "extracted"):
                 totals[name] += int(counts.get(name) or 0)
             reasons.update(counts.get("failed") or {})
+            archive = counts.get("archive")
+            if archive:
+                archives["inputs"] += 1
+                for name in ("records", "read", "truncated"):
+                    archives[name] += int(archive.get(name) or 0)
+                skipped.update(archive.get("skipped") or {})
         return {
             "inputs": len(self.entries),
             "complete": statuses.get("complete", 0),
@@ -152,5 +173,7 @@ class Manifest:
             "damaged": totals["damaged"],
             "extracted": totals["extracted"],
             "failed_records": dict(sorted(reasons.items())),
+            "archives": {name: archives[name] for name in ("inputs", "records", "read", "truncated")}
+            | {"skipped": dict(sorted(skipped.items()))},
             "run": dict(self.run),
         }

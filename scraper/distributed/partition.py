@@ -1,11 +1,13 @@
 """One input file -> one output partition: the unit of work of an archive-scale extraction.
 
 :func:`process_input` is the task both engines run (one call per input file, on a Dask
-worker or in this process).  It reads a WARC/WET file record by record with
-:func:`scraper.formats.warc.iter_archive` (the URL pattern is applied on the WARC
-headers, before a block is read, and so before any parsing), extracts every matching
-record, streams the records into a temporary file beside the partition and renames it
-into place only when the whole input has been read.  A task that dies half way leaves
+worker or in this process).  It reads a web archive (WARC, WET or ARC, told by its
+name or, whatever its name, by its first bytes, as ``scraper extract`` tells it) record
+by record with :func:`scraper.formats.warc.iter_archive` (the URL pattern is applied on
+the record headers, before a block is read, and so before any parsing), counts every
+record read or skipped by reason (an :class:`~scraper.formats.warc.ArchiveStats`),
+extracts every matching page record, streams the records into a temporary file beside
+the partition and renames it into place only when the whole input has been read.  A task that dies half way leaves
 at most a ``.tmp-*`` file, never a torn partition; running the task again simply
 writes the partition again, so retries are safe.
 
@@ -29,6 +31,7 @@ from typing import IO, Any, Protocol
 from scraper._version import __version__
 from scraper.errors import BinaryInputError, EmptyInputError, ExtractionError, NotAQAPageError
 from scraper.fetch.result import FetchResult
+from scraper.formats.warc import ArchiveStats, is_archive_path, iter_archive, looks_like_archive
 from scraper.page import RawPage
 from scraper.store.atomic import AtomicReplacement
 
@@ -55,30 +58,63 @@ def partition_name(abspath: str, output_format: str) -> str:
 # --- counting what the archive reader sees -------------------------------------------------------
 
 
+_DAMAGE_REASONS = frozenset({"unreadable", "truncated_header"})
+"""Skip reasons ``iter_archive`` counts together with a damage result (``<path>#offset=N``); every other
+reason is a quiet skip, one that gives no result at all."""
+
+
+def _quiet_skips(stats: ArchiveStats) -> int:
+    return sum(n for reason, n in stats.skipped.items() if reason not in _DAMAGE_REASONS)
+
+
 class _CountingPattern:
     """Stands in for the compiled URL regex that ``iter_archive`` searches each page record's URI with.
 
-    ``iter_archive`` calls ``search`` once for every response/conversion record that has a
-    target URI, after reading its WARC headers and before reading its block, so counting the
-    calls counts the page records seen without reading any block twice.
+    ``iter_archive`` calls ``search`` once for every page record (response, conversion or
+    resource, with a target URI, not already skipped by its header) after reading its
+    record headers and before reading its block, so counting the calls counts the page
+    records seen without reading any block twice.
+
+    A matched record can still give no result: a response whose HTTP Content-Type turns
+    out to be neither HTML nor plain text is skipped (``non_html``) once its block is
+    read.  The reader counts that skip in ``stats``; :meth:`settle` sees it there and
+    takes the record back out of ``seen`` and ``matched`` (it held no page), so it can
+    neither stay pending, and have later damage blamed on it, nor be a matched record
+    that ends neither extracted nor failed.
     """
 
-    def __init__(self, pattern: re.Pattern[str] | None) -> None:
+    def __init__(self, pattern: re.Pattern[str] | None, stats: ArchiveStats) -> None:
         self._pattern = pattern
+        self._stats = stats
         self.seen = 0
         self.matched = 0
         self.damaged = 0
         """Unreadable stretches of the file that no matched record accounts for."""
         self.pending_match = False
         """A matched record whose result has not come out of the reader yet."""
+        self._quiet_at_match = 0
 
     def search(self, uri: str) -> object | None:
+        self.settle()
         self.seen += 1
         found = True if self._pattern is None else self._pattern.search(uri)
         if found is not None:
             self.matched += 1
             self.pending_match = True
+            self._quiet_at_match = _quiet_skips(self._stats)
         return found
+
+    def settle(self) -> None:
+        """Drop the pending match when the reader skipped that record after reading its block.
+
+        Called before a result is looked at, before the next record is matched and at
+        the end.  Between a match and its record's outcome the reader counts no other
+        record, so a quiet skip counted since the match is that record's.
+        """
+        if self.pending_match and _quiet_skips(self._stats) > self._quiet_at_match:
+            self.pending_match = False
+            self.seen -= 1
+            self.matched -= 1
 
 
 def _failure_reason(exc: ExtractionError) -> str:
@@ -164,12 +200,21 @@ def _open_writer(replacement: AtomicReplacement, output_format: str) -> _JsonLin
 # --- the task ------------------------------------------------------------------------------------
 
 
-def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple[str, RawPage | None, str | None, str | None]]:
-    """(url, raw page or None, failure reason or None, detail) per record of one input."""
-    from scraper.fetch.files import read_file
-    from scraper.formats.warc import is_archive_path, iter_archive
+def _is_archive(abspath: str) -> bool:
+    """A web archive by name, or by its first bytes whatever its name (as ``scraper extract`` decides)."""
+    return is_archive_path(abspath) or (os.path.isfile(abspath) and looks_like_archive(abspath))
 
-    if not is_archive_path(abspath):
+
+def _pages(path: str, abspath: str, counter: _CountingPattern,
+           stats: ArchiveStats | None) -> Iterator[tuple[str, RawPage | None, str | None, str | None]]:
+    """(url, raw page or None, failure reason or None, detail) per record of one input.
+
+    ``stats`` is None for an input that is no archive (read as one page file); for an
+    archive it is the one ``counter`` watches, and counts every record as it is read.
+    """
+    from scraper.fetch.files import read_file
+
+    if stats is None:
         # A plain page file (.txt, .html, ...): one record, as `scraper extract FILE` reads it.
         read = read_file(abspath)
         if read.failure is not None:
@@ -181,7 +226,8 @@ def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple
 
     damaged_prefix = f"{abspath}#offset="
     result: FetchResult
-    for result in iter_archive(abspath, url_pattern=counter):  # type: ignore[arg-type]  # duck-typed pattern
+    for result in iter_archive(abspath, url_pattern=counter, stats=stats):  # type: ignore[arg-type]  # duck-typed pattern
+        counter.settle()
         if result.failure is not None and result.url.startswith(damaged_prefix):
             # The reader could not read a stretch of the file (bad header, corrupt gzip member,
             # truncation).  When it happened inside a record that had matched, it is that record's
@@ -198,6 +244,7 @@ def _pages(path: str, abspath: str, counter: _CountingPattern) -> Iterator[tuple
             continue
         page = result.page(path=path)
         yield page.url or result.url, page, None, None
+    counter.settle()
 
 
 class _InputFailed(Exception):
@@ -229,7 +276,8 @@ def process_input(
     started = time.monotonic()
     abspath = os.path.abspath(path)
     pattern = re.compile(url_pattern) if url_pattern else None
-    counter = _CountingPattern(pattern)
+    stats = ArchiveStats() if _is_archive(abspath) else None
+    counter = _CountingPattern(pattern, stats or ArchiveStats())
     extracted = 0
     failed: Counter[str] = Counter()
     errors: list[dict[str, str | None]] = []
@@ -241,7 +289,7 @@ def process_input(
     try:
         writer = _open_writer(replacement, output_format)
         try:
-            for url, raw, reason, detail in _pages(label or path, abspath, counter):
+            for url, raw, reason, detail in _pages(label or path, abspath, counter, stats):
                 if raw is not None:
                     try:
                         record = extract_page(raw, site=site)
@@ -260,7 +308,7 @@ def process_input(
             writer.abort()
             writer = None
             message = str(exc) if isinstance(exc, _InputFailed) else (exc.strerror or str(exc))
-            return _result("failed", counter, extracted, failed, errors, started, error=message)
+            return _result("failed", counter, stats, extracted, failed, errors, started, error=message)
         writer.close()
         writer = None
         replacement.commit()
@@ -268,10 +316,18 @@ def process_input(
         if writer is not None:
             writer.abort()
         replacement.discard()  # a no-op once committed
-    return _result("complete", counter, extracted, failed, errors, started)
+    return _result("complete", counter, stats, extracted, failed, errors, started)
 
 
-def _result(status: str, counter: _CountingPattern, extracted: int, failed: Counter[str],
+def _archive_counts(stats: ArchiveStats | None) -> dict[str, Any] | None:
+    """An archive's record counts as its manifest entry holds them (None for an input that is no archive)."""
+    if stats is None:
+        return None
+    return {"records": stats.records, "read": stats.read, "truncated": stats.truncated,
+            "skipped": dict(sorted(stats.skipped.items()))}
+
+
+def _result(status: str, counter: _CountingPattern, stats: ArchiveStats | None, extracted: int, failed: Counter[str],
             errors: list[dict[str, str | None]], started: float, *, error: str | None = None) -> dict[str, Any]:
     return {
         "status": status,
@@ -282,6 +338,7 @@ def _result(status: str, counter: _CountingPattern, extracted: int, failed: Coun
             "damaged": counter.damaged,
             "extracted": extracted,
             "failed": dict(sorted(failed.items())),
+            "archive": _archive_counts(stats),
         },
         "errors": errors,
         "seconds": round(time.monotonic() - started, 3),

@@ -695,8 +695,18 @@ def _end_record(segment: _Segment, length: int, fmt: _Format) -> None:
     miscounted, as in warcio's ``example-trunc.warc``, whose gzip body loses the
     last 2 bytes of its trailer) is kept and the stray bytes stepped over: the
     HTTP Content-Length then marks the page truncated.
+
+    A gzip member that the file's end cuts after the block (in the record's closing
+    CRLF CRLF or the member's 8-byte trailer) loses nothing of the record: it is kept,
+    and nothing follows it.
     """
-    after = segment.peek(_MAX_STRAY + 8)
+    try:
+        after = segment.peek(_MAX_STRAY + 8)
+    except _Truncated:
+        if not segment.ends_file():
+            raise
+        segment.exhausted = True
+        return
     if not after or after[:1] in (b"\r", b"\n") or after.startswith(b"WARC/"):
         return
     stray = after.find(b"\nWARC/")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,6 +138,19 @@ def make_corpus(folder: Path) -> dict[str, Made]:
     cut = made["truncated"].offsets[-1] + (len(data) - made["truncated"].offsets[-1]) // 2
     made["truncated"].path.write_bytes(data[:cut])
     return made
+
+
+def cut_body(made: Made) -> bytes:
+    """What is left of the HTTP body of the archive's last record, cut by the file's end (make_corpus cuts it).
+
+    Decompressed here with zlib, not with the reader under test: the page the reader must give, marked truncated.
+    """
+    data = made.path.read_bytes()[made.offsets[-1]:]
+    record = zlib.decompressobj(wbits=31).decompress(data)
+    _warc_headers, _, http = record.partition(b"\r\n\r\n")
+    _http_headers, _, body = http.partition(b"\r\n\r\n")
+    assert body and made.specs[-1].body.startswith(body) and len(body) < len(made.specs[-1].body)
+    return body
 
 
 def page_specs(made: Made) -> list[Spec]:

@@ -51,6 +51,9 @@ def test_dask_engine_writes_partitions_and_a_manifest(dask_scheduler: str, corpu
     assert result.exit_code == 1, result.output  # the made archives hold broken records, and say so
     assert "d-bad.warc.gz: 5 of 7 records matched, 4 extracted, 2 failed" in result.stderr
     assert "5 inputs (5 done now, 0 already complete, 0 failed): 81 records seen, 49 matched, 45 extracted, 5 failed" in result.stderr
+    # The archive records, read and skipped by reason, as `scraper extract` sums them up.
+    assert ("; 5 archives, 108 records: 49 read (1 truncated), 59 skipped (32 url_pattern, 21 request, 5 warcinfo, "
+            "1 unreadable); manifest ") in result.stderr
     assert comparable(read_records(out)) == comparable(read_records(reference))
     again = CliRunner().invoke(wired_extract, args)
     assert "(0 done now, 5 already complete, 0 failed)" in again.stderr

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,12 +18,24 @@ from click.testing import CliRunner
 
 from scraper.cli import cli
 from scraper.distributed import ManifestMismatch, OutputBusy, run_local_extract
+from scraper.distributed.partition import _failure_reason
 from scraper.errors import ExtractionError
 from scraper.extract.api import extract_page
 from scraper.page import RawPage
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SEED
 from tests.distributed import hooks
-from tests.distributed.archives import QUESTION_PATTERN, Made, matching, page_specs
+from tests.distributed.archives import (
+    NOT_QA_TEXT,
+    QUESTION_PATTERN,
+    Made,
+    Spec,
+    bad_header_record,
+    cut_body,
+    matching,
+    page_specs,
+    text_pages,
+    write_archive,
+)
 from tests.distributed.conftest import comparable, counts_by_input, leftovers, manifest, read_records
 
 # What goes wrong in the made archives, file by file (see archives.make_corpus).
@@ -30,40 +44,128 @@ EXPECTED_FAILURES = {
     "b-text.wet.gz": ({}, 0),
     "c-plain.warc": ({}, 0),
     "d-bad.warc.gz": ({"decode_error": 2}, 1),  # a record with unreadable headers (damage, no URL); a garbled HTTP block
-    "e-truncated.warc.gz": ({"decode_error": 1}, 0),  # the last record is cut off
+    "e-truncated.warc.gz": ({}, 0),  # the last record is cut off: its page is read as far as it goes (see cut_outcome)
 }
 BROKEN_URLS = {"https://www.realself.com/question/gone", "https://www.realself.com/question/garbled"}
 
 
-def _extracts(url: str, body: bytes) -> bool:
+def _outcome(url: str, body: bytes, *, truncated: bool = False) -> str | None:
+    """None when the page extracts, else the reason the manifest counts it under."""
     try:
-        extract_page(RawPage(body=body, kind="warc", url=url))
-    except ExtractionError:
-        return False
-    return True
+        extract_page(RawPage(body=body, kind="warc", url=url, truncated=truncated))
+    except ExtractionError as exc:
+        return _failure_reason(exc)
+    return None
+
+
+def _extracts(url: str, body: bytes) -> bool:
+    return _outcome(url, body) is None
+
+
+def _archive_counts(archive: Made, wanted: list[Spec], *, truncated: int = 0) -> dict[str, object]:
+    """What the reader must count in one made archive: every record read or skipped by reason."""
+    skipped = Counter(s.kind for s in archive.specs if s.kind in ("warcinfo", "request"))
+    skipped["url_pattern"] = len(page_specs(archive)) - len(wanted)
+    skipped["unreadable"] = sum(s.kind == "raw" for s in archive.specs)  # bad_header_record
+    return {"records": len(archive.specs), "read": len(wanted), "truncated": truncated,
+            "skipped": dict(sorted((k, v) for k, v in skipped.items() if v))}
 
 
 def test_manifest_counts_every_input(corpus: tuple[Path, dict[str, Made]], reference: Path) -> None:
     _, made = corpus
     got = counts_by_input(reference)
     assert sorted(got) == sorted(EXPECTED_FAILURES)
+    # The cut record of e-truncated gives the page as far as the file goes, marked truncated: it is extracted
+    # or fails as that prefix does (a decode_error before the reader read cut records as far as they go).
+    cut = made["truncated"].specs[-1]
+    cut_outcome = _outcome(cut.url, cut_body(made["truncated"]), truncated=True)
     for archive in made.values():
         name = archive.path.name
         failed, damaged = EXPECTED_FAILURES[name]
+        failed = dict(failed)
         wanted = matching(archive, QUESTION_PATTERN)
         last_is_cut = name.startswith("e-truncated")
         readable = [s for s in wanted if s.url not in BROKEN_URLS and not (last_is_cut and s is archive.specs[-1])]
         extracted = sum(_extracts(s.url, s.body) for s in readable)
+        if last_is_cut:
+            if cut_outcome is None:
+                extracted += 1
+            else:
+                failed[cut_outcome] = 1
         status, counts = got[name]
         assert status == "complete", name
         assert counts == {"seen": len(page_specs(archive)), "matched": len(wanted), "damaged": damaged,
-                          "extracted": extracted, "failed": failed}, name
+                          "extracted": extracted, "failed": failed,
+                          "archive": _archive_counts(archive, wanted, truncated=int(last_is_cut))}, name
         assert counts["extracted"] + sum(counts["failed"].values()) == counts["matched"] + counts["damaged"]
         assert 0 < counts["matched"] < counts["seen"] or name == "c-plain.warc"
     summary = manifest(reference)["summary"]
     assert summary["complete"] == 5 and summary["failed"] == summary["pending"] == 0
     assert summary["extracted"] == sum(c["extracted"] for _, c in got.values()) == len(read_records(reference))
-    assert summary["failed_records"] == {"decode_error": 3, "http_error": 1, "not_a_qa_page": 1}
+    assert summary["failed_records"] == dict(sorted((Counter({"decode_error": 2, "http_error": 1, "not_a_qa_page": 1})
+                                                     + Counter([cut_outcome] if cut_outcome else [])).items()))
+    records = sum(len(a.specs) for a in made.values())
+    assert summary["archives"] == {"inputs": 5, "records": records, "read": 49, "truncated": 1,
+                                   "skipped": {"request": 21, "unreadable": 1, "url_pattern": 32, "warcinfo": 5}}
+    truncated = [r for r in read_records(reference) if r["url"] == cut.url and r["source"]["path"].endswith("e-truncated.warc.gz")]
+    assert truncated == [] if cut_outcome else [r["truncated"] for r in truncated] == [True]
+
+
+def test_a_matched_response_that_is_no_page_is_skipped_and_counted(tmp_path: Path) -> None:
+    """A matched image response gives no record: counted as skipped (non_html), in neither seen nor matched,
+    and damage after it is damage, not its failure (it used to stay pending and take the blame)."""
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    (url, body), (other, other_body) = text_pages()[0], text_pages()[3]
+    assert "realself.com/question/" in url and "realself.com/question/" not in other
+    image = Spec("response", "https://www.realself.com/question/photo.png", png, content_type="image/png")
+    unmatched = Spec("response", "https://forum.example.org/logo.png", png, content_type="image/png")
+    (tmp_path / "in").mkdir()
+    archives = [
+        write_archive(tmp_path / "in" / "image-then-damage.warc.gz",
+                      [Spec("warcinfo"), image, Spec("raw", body=bad_header_record()), Spec("conversion", url, body)]),
+        write_archive(tmp_path / "in" / "image-last.warc", [Spec("warcinfo"), Spec("conversion", url, body), image], gz=False),
+        write_archive(tmp_path / "in" / "images.warc.gz",
+                      [Spec("warcinfo"), unmatched, image, Spec("conversion", other, other_body), image,
+                       Spec("response", "https://www.realself.com/question/opening-hours", NOT_QA_TEXT, content_type="text/plain")]),
+    ]
+    summary = run_local_extract([str(a.path) for a in archives], str(tmp_path / "out"), url_pattern=QUESTION_PATTERN)
+    assert summary["complete"] == 3
+    got = counts_by_input(tmp_path / "out")
+    assert got["image-then-damage.warc.gz"][1] == {
+        "seen": 1, "matched": 1, "damaged": 1, "extracted": 1, "failed": {"decode_error": 1},
+        "archive": {"records": 4, "read": 1, "truncated": 0, "skipped": {"non_html": 1, "unreadable": 1, "warcinfo": 1}},
+    }
+    assert got["image-last.warc"][1] == {
+        "seen": 1, "matched": 1, "damaged": 0, "extracted": 1, "failed": {},
+        "archive": {"records": 3, "read": 1, "truncated": 0, "skipped": {"non_html": 1, "warcinfo": 1}},
+    }
+    # The image the pattern leaves out is never read, so it is seen (its type is not known); the matched ones are not.
+    assert got["images.warc.gz"][1] == {
+        "seen": 3, "matched": 1, "damaged": 0, "extracted": 0, "failed": {"not_a_qa_page": 1},
+        "archive": {"records": 6, "read": 1, "truncated": 0, "skipped": {"non_html": 2, "url_pattern": 2, "warcinfo": 1}},
+    }
+    for _, counts in got.values():
+        assert counts["extracted"] + sum(counts["failed"].values()) == counts["matched"] + counts["damaged"]
+        assert counts["seen"] - counts["matched"] == counts["archive"]["skipped"].get("url_pattern", 0)
+    assert summary["archives"]["skipped"]["non_html"] == 4
+    assert [r["url"] for r in read_records(tmp_path / "out")] == [url, url]
+
+
+def test_archives_are_told_by_their_content(corpus: tuple[Path, dict[str, Made]], reference: Path, tmp_path: Path) -> None:
+    """A renamed WARC (no archive suffix) is read record by record, as `scraper extract` reads it; a page file is one page."""
+    _, made = corpus
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(made["plain"].path, folder / "c-plain.data")
+    shutil.copy(made["truncated"].path, folder / "e-truncated.open")
+    shutil.copy(SEED, folder / "seed.txt")
+    summary = run_local_extract([str(folder / "*")], str(tmp_path / "out"), url_pattern=QUESTION_PATTERN)
+    assert summary["complete"] == 3
+    got, expected = counts_by_input(tmp_path / "out"), counts_by_input(reference)
+    assert got["c-plain.data"] == expected["c-plain.warc"]
+    assert got["e-truncated.open"] == expected["e-truncated.warc.gz"]
+    assert got["seed.txt"][1] == {"seen": 1, "matched": 1, "damaged": 0, "extracted": 1, "failed": {}, "archive": None}
+    assert summary["archives"]["inputs"] == 2
 
 
 def test_partitions_hold_the_matching_records(reference: Path) -> None:

@@ -233,6 +233,19 @@ def test_a_record_cut_by_the_end_of_the_file_gives_its_page_marked_truncated(tmp
     assert (stats.read, stats.truncated, dict(stats.skipped)) == (len(pages), 1, {"warcinfo": 1})
 
 
+@pytest.mark.parametrize("chop", [1, 4, 8, 12])
+def test_a_gzip_member_cut_after_its_block_loses_nothing(tmp_path: Path, chop: int) -> None:
+    """The file's end cuts the last member's 8-byte trailer or the record's closing CRLF CRLF: every byte of
+    the page is there, so it is given whole and not truncated (it used to be a decode_error counted as
+    truncated_header, while a cut in the block itself gave the page)."""
+    data, offsets = build(wet_records(), gz=True)
+    stats = ArchiveStats()
+    results = list(iter_archive(write(tmp_path, "cut.wet.gz", data[:-chop]), stats=stats))
+    pages = wet_pages()
+    assert [(r.url, r.body, r.failure, r.truncated) for r in results] == [(u, b, None, False) for u, b in pages]
+    assert (stats.records, stats.read, stats.truncated, dict(stats.skipped)) == (len(offsets), len(pages), 0, {"warcinfo": 1})
+
+
 @pytest.mark.parametrize("gz", [True, False], ids=["gzip", "plain"])
 def test_a_file_cut_inside_a_header_block_ends_with_one_failure(tmp_path: Path, gz: bool) -> None:
     data, offsets = build(wet_records(), gz=gz)
