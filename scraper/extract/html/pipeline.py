@@ -127,6 +127,21 @@ def _article_with_comments(structure: PartialPage, items: list[Item]) -> str | N
     return None
 
 
+def _structure_may_help(site: SiteProfile, sites: SiteChoice, found: list[PartialPage]) -> bool:
+    """Whether reading the page's post structure can add anything (it costs about a parse).
+
+    A site with an adapter whose own rules and data found every answer the page states is
+    read already; any other page is read for the answers and fields its data lacks.  A
+    single answer is suspect: structured data often lists only the accepted one (Discourse).
+    """
+    if site is sites.generic or not any(p.answers for p in found):
+        return True
+    shown = max(len(p.answers or []) for p in found)
+    if shown <= 1:
+        return True
+    return any(p.answer_count is not None and p.answer_count > shown for p in found)
+
+
 def _adds_answers(structure: PartialPage, found: list[PartialPage]) -> bool:
     """Whether the page's structure shows answers the other sources miss, or is all there is.
 
@@ -162,7 +177,7 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
     is_review = any(p.kind == "review" for p in found)
-    structure = None if is_review else structure_partial(doc)
+    structure = structure_partial(doc) if not is_review and _structure_may_help(site, sites, found) else None
     refused = _article_with_comments(structure, jsonld + microdata) if structure is not None and not any(p.kind for p in found) else None
     if structure is not None and refused is None and _adds_answers(structure, found):
         found.append(structure)

@@ -27,8 +27,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from scraper.extract.dates import parse_date
@@ -49,6 +51,7 @@ _PROFILE_PATH = re.compile(
 _PROFILE_QUERY = re.compile(r"(?:^|&)(?:mode=viewprofile|showuser=|uid=\w|userid=\d|user_id=\d|u=\d|id=[\w-]+$)", re.I)
 # Links under these path words are the site's, not a person's ("/users/login", "/u/?sort").
 _NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?)", re.I)
+_MAYBE_PERSON = re.compile(r"u/|user|member|profile|people|author|uid|space|home|benutzer|mitglied|[?&]u=|[?&]id=", re.I)
 _PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
 _SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select", "form_"))
 _PROSE_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "h5", "h6", "br"))
@@ -86,8 +89,10 @@ _RELATIVE_DATE = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def _is_profile_href(href: str) -> bool:
-    if not href or href.startswith(("#", "javascript:", "mailto:")):
+    """Whether a link's URL has the shape of a person's profile (cached: a page repeats its authors' links)."""
+    if not href or href.startswith(("#", "javascript:", "mailto:")) or not _MAYBE_PERSON.search(href):
         return False
     parts = urlsplit(href.strip())
     path = unquote(parts.path)
@@ -102,34 +107,51 @@ def _skipped(element: HtmlElement) -> bool:
     return element.tag in _SKIP_TAGS or element.get("hidden") is not None or element.get("aria-hidden") == "true"
 
 
+# Candidates found by libxml2 in C, in document order, then checked in Python: links, marked
+# authors and date-like leaves.
+_CANDIDATES = etree.XPath(
+    "//a[@href] | //*[@rel='author' or @itemprop='author'] | //time | //*[@datetime and not(self::del) and not(self::ins)] | "
+    "//*[self::span or self::a or self::small or self::div or self::td or self::p or self::abbr][not(*)]"
+    "[string-length(normalize-space(text())) >= 6 and string-length(normalize-space(text())) <= 40]"
+)
+_UNSEEN = etree.XPath("//script | //style | //template | //head | //nav | //svg | //button | //select | //*[@hidden] | //*[@aria-hidden='true']")
+
+
 def _is_date_mark(element: HtmlElement) -> bool:
-    if element.tag == "time" or (element.get("datetime") and element.tag != "del"):
+    if element.tag == "time" or (element.get("datetime") and element.tag not in ("del", "ins")):
         return True
-    if len(element) or element.tag not in ("span", "a", "small", "div", "td", "p", "abbr"):
+    if len(element):
         return False
     text = (element.text or "").strip()
     return 6 <= len(text) <= 40 and bool(_RELATIVE_DATE.search(text) or parse_date(text))
 
 
-def post_marks(root: HtmlElement, links: list[HtmlElement]) -> list[HtmlElement]:
-    """Author links and date marks (``<time>``, "6 years ago", "May 2, 2024"), in page order:
-    what a post's byline holds (a deleted comment keeps its date, not its author)."""
-    wanted = set(links)
-    marks = [e for e in root.iter() if isinstance(e.tag, str) and (e in wanted or _is_date_mark(e))]
-    return [e for e in marks if e in wanted or not any(_skipped(a) for a in e.iterancestors())]
+def _is_author(element: HtmlElement) -> bool:
+    if element.tag == "a" and _is_profile_href(element.get("href") or ""):
+        return True
+    return bool(element.get("rel") == "author" or element.get("itemprop") == "author")
+
+
+def bylines(root: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """The page's author links, and its author links with its date marks (``<time>``, "6 years ago",
+    "May 2, 2024"), in page order: what posts' bylines hold (a deleted comment keeps its date)."""
+    unseen = {e for hidden in _UNSEEN(root) for e in hidden.iter()}
+    links: list[HtmlElement] = []
+    marks: list[HtmlElement] = []
+    for element in _CANDIDATES(root):
+        if element in unseen:
+            continue
+        if _is_author(element):
+            links.append(element)
+            marks.append(element)
+        elif _is_date_mark(element):
+            marks.append(element)
+    return links, marks
 
 
 def author_links(root: HtmlElement) -> list[HtmlElement]:
     """Every element of the page that names a post's author, in document order."""
-    found: list[HtmlElement] = []
-    for element in root.iter():
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        profile = tag == "a" and _is_profile_href(element.get("href") or "")
-        if profile or element.get("rel") == "author" or element.get("itemprop") == "author":
-            found.append(element)
-    return [e for e in found if not any(_skipped(a) for a in e.iterancestors())]
+    return bylines(root)[0]
 
 
 @dataclass
@@ -199,6 +221,8 @@ class Thread:
     pages: int | None = None
     separate: bool = False
     """The question was found before the list, outside it (not as its first post)."""
+    links: list[HtmlElement] = field(default_factory=list)
+    """The page's author links (read again by each post's reader)."""
     rated: bool = False
     """Most posts carry a star rating of their own: reviews, not answers."""
 
@@ -298,9 +322,15 @@ def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], size
     return _Group(group.parent, group.tag, members)
 
 
+_PAGER_TEXTS = etree.XPath(
+    "//body//text()[string-length(normalize-space()) >= 6 and string-length(normalize-space()) <= 40]"
+    "[contains(translate(., '123456789', '#########'), '#')][not(parent::script or parent::style)]"
+)
+
+
 def thread_page(root: HtmlElement) -> tuple[int | None, int | None]:
     """Which page of a thread this is, and of how many, as the page's pager says ("Page 34 of 40")."""
-    for text in root.xpath("//body//text()[normalize-space()][not(parent::script or parent::style)]"):
+    for text in _PAGER_TEXTS(root):
         if len(text) <= 40:
             found = _PAGE_OF.search(text)
             if found:
@@ -313,8 +343,8 @@ def thread_page(root: HtmlElement) -> tuple[int | None, int | None]:
 def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | None:
     """The question and answer containers of the page, from its repeated author-bearing blocks."""
     sizes = sizes or TextSizes()
-    links = author_links(root)
-    group = _choose(_groups(post_marks(root, links)), links, sizes)
+    links, marks = bylines(root)
+    group = _choose(_groups(marks), links, sizes)
     if group is None:
         return None
     members = _posts_only([m for m in group.members if sizes.own(m) >= _MIN_OWN_TEXT or _has_prose(m)], set(links))
@@ -331,10 +361,10 @@ def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | N
     page, pages = thread_page(root)
     rated = sum(1 for m in members if _rated(m)) * 2 > len(members)
     if rated:
-        return Thread(question=None, answers=members, page=page, pages=pages, rated=True)
+        return Thread(question=None, answers=members, page=page, pages=pages, rated=True, links=links)
     if question is not None or comment_tree or (page or 1) > 1 or _answer_permalinks(members) or _answers_heading_before(members[0]):
-        return Thread(question=question, answers=members, page=page, pages=pages, separate=question is not None)
-    return Thread(question=members[0], answers=members[1:], page=page, pages=pages)
+        return Thread(question=question, answers=members, page=page, pages=pages, separate=question is not None, links=links)
+    return Thread(question=members[0], answers=members[1:], page=page, pages=pages, links=links)
 
 
 def _shape(element: HtmlElement) -> set[str]:
@@ -682,7 +712,7 @@ def structure_partial(doc: HtmlDocument) -> PartialPage | None:
     thread = find_thread(doc.root, sizes)
     if thread is None:
         return None
-    links = set(author_links(doc.root))
+    links = set(thread.links)
     answers = [read_post(m, links, doc, sizes) for m in thread.answers]
     partial = PartialPage(
         strategy="page-structure",
