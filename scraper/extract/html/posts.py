@@ -81,6 +81,7 @@ _PAGE_OF = re.compile(
 )
 _STARS = re.compile(r"^(?:\d(?:[.,]\d)?\s*/\s*5|[★☆]{5}|\d(?:[.,]\d)?\s+(?:out of|von|de|z|su|sur|из)\s+5(?:\s+\w+)?)$", re.I)
 _STARS_LABEL = re.compile(r"\b\d(?:[.,]\d)?\s*(?:/|out of|von|de|z|sur|su)\s*5\b|\brated\s+\d", re.I)
+_RE_PREFIX = re.compile(r"^\s*(?:re|aw|sv|antw|回复)\s*(?:\[\d+\])?\s*[:：]\s*", re.I)
 _EDITED = re.compile(r"^(?:edited|modified|updated|bearbeitet|geändert|编辑于|modifié)\b", re.I)
 _RELATIVE_DATE = re.compile(
     r"(?:^|·\s*)\d+\s+(?:yr\.|mo\.|seconds?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago$"
@@ -284,7 +285,47 @@ def _link_list(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
             if href and "#" not in href and not href.startswith("javascript:") and _letters(element_text(element)) >= 12:
                 rows += 1
                 break
-    return rows * 2 > len(members)
+    return rows * 2 > len(members) or _many_titles(members) or _one_author(members, link_set) or _titled_rows(members, link_set)
+
+
+def _one_author(members: list[HtmlElement], links: set[HtmlElement]) -> bool:
+    """Three or more posts all by one person: that person's activity (a profile's posts tab)."""
+    firsts = [next((e.get("href") for e in m.iter() if e in links), None) for m in members]
+    named = [f for f in firsts if f]
+    return len(members) >= 3 and len(named) == len(members) and len(set(named)) == 1
+
+
+_PROSE_PARENTS = ("p", "blockquote", "li", "pre", "code", "dd")
+
+
+def _titled_rows(members: list[HtmlElement], links: set[HtmlElement]) -> bool:
+    """Most members carry a long link to a page of its own, outside any paragraph, each to a
+    different page: a listing of threads (a subreddit, a front page), not replies in one."""
+    targets = []
+    for member in members:
+        for a in member.iter("a"):
+            href = a.get("href") or ""
+            if a in links or not href or "#" in href or _letters(element_text(a)) < 20:
+                continue
+            if any(p.tag in _PROSE_PARENTS for p in a.iterancestors() if _contains(member, p)):
+                continue
+            targets.append(href)
+            break
+    return len(targets) * 2 > len(members) and len(set(targets)) >= 0.8 * len(targets)
+
+
+def _many_titles(members: list[HtmlElement]) -> bool:
+    """Members headed by different titles are hits from many threads (search results, a member's
+    recent posts); a thread's replies are all "Re: <the thread's title>"."""
+    titles = []
+    for member in members:
+        heading = next(member.iter("h2", "h3", "h4", "h5", "h6"), None)
+        titled = heading is not None and any(
+            (a.get("href") or "#")[:1] != "#" and not _is_profile_href(a.get("href") or "") for a in heading.iter("a"))
+        text = _RE_PREFIX.sub("", element_text(heading)).casefold() if heading is not None and titled else ""
+        if _letters(text) >= 8:
+            titles.append(text)
+    return len(titles) >= 3 and len(titles) * 2 > len(members) and len(set(titles)) >= 0.6 * len(titles)
 
 
 def _alike(members: list[HtmlElement]) -> bool:
