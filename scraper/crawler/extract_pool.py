@@ -99,6 +99,7 @@ def _serve(conn: Connection) -> None:
     # Ctrl-C reaches the whole process group: the crawl decides what stops, not each worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    conn.send(("ready", None))  # imported and listening: a page's time limit starts after this
     while True:
         try:
             work = conn.recv()
@@ -112,6 +113,9 @@ def _serve(conn: Connection) -> None:
             conn.send(answer)
         except Exception as exc:  # noqa: BLE001 - e.g. a result that does not pickle
             conn.send(("error", f"{type(exc).__name__}: {str(exc)[:300]}"))
+
+
+_STARTUP_TIMEOUT = 60.0
 
 
 class _Worker:
@@ -148,6 +152,18 @@ class _Worker:
         finally:
             theirs.close()
         self._process, self._conn = process, Connection(ours.detach())
+        # Starting Python and importing the extractors is not the page's time: wait for the worker
+        # to say it is ready before the page's EXTRACT_TIMEOUT starts (a loaded machine is slow here).
+        try:
+            ready = self._conn.poll(_STARTUP_TIMEOUT) and self._conn.recv() == ("ready", None)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:  # called under self._stopping: kill here, not through stop()
+            process.kill()
+            code = process.wait()
+            self._conn.close()
+            self._process = self._conn = None
+            raise ExtractWorkerDiedError(f"the extraction worker did not start within {_STARTUP_TIMEOUT:g} s ({_exit_reason(code)})")
         return self._conn
 
     def run(self, work: PageWork, timeout: float) -> PageAnalysis:

@@ -233,9 +233,9 @@ def test_a_record_cut_by_the_end_of_the_file_gives_its_page_marked_truncated(tmp
     assert (stats.read, stats.truncated, dict(stats.skipped)) == (len(pages), 1, {"warcinfo": 1})
 
 
-@pytest.mark.parametrize("chop", [1, 4, 8, 12])
+@pytest.mark.parametrize("chop", [1, 4, 8])  # the trailer only: a cut into the deflate data (12) depends on the bytes compressed
 def test_a_gzip_member_cut_after_its_block_loses_nothing(tmp_path: Path, chop: int) -> None:
-    """The file's end cuts the last member's 8-byte trailer or the record's closing CRLF CRLF: every byte of
+    """The file's end cuts the last member's 8-byte trailer: every byte of
     the page is there, so it is given whole and not truncated (it used to be a decode_error counted as
     truncated_header, while a cut in the block itself gave the page)."""
     data, offsets = build(wet_records(), gz=True)
