@@ -25,8 +25,9 @@ text outside the body, votes a number the page labels as votes, likes or points.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
@@ -40,7 +41,7 @@ from scraper.extract.html.visible import element_text, render_body
 from scraper.extract.numbers import count_from_text
 from scraper.extract.partial import PartialAnswer, PartialPage
 
-__all__ = ["Thread", "find_thread", "structure_partial"]
+__all__ = ["TextSizes", "Thread", "author_links", "find_thread", "structure_partial", "thread_page"]
 
 # Profile URL shapes of the engines and sites we know, matched on path and query.
 _PROFILE_PATH = re.compile(
@@ -53,7 +54,7 @@ _PROFILE_QUERY = re.compile(r"(?:^|&)(?:mode=viewprofile|showuser=|uid=\w|userid
 _NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?)", re.I)
 _MAYBE_PERSON = re.compile(r"u/|user|member|profile|people|author|uid|space|home|benutzer|mitglied|[?&]u=|[?&]id=", re.I)
 _PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
-_SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select", "form_"))
+_SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select"))
 _PROSE_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "h5", "h6", "br"))
 _BLOCK_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "br", "table", "h2", "h3", "h4", "h5", "h6", "img", "code"))
 _MIN_OWN_TEXT = 12
@@ -481,9 +482,8 @@ def _answer_permalinks(members: list[HtmlElement]) -> bool:
     return with_link * 2 > len(members)
 
 
-def _has_prose(element: HtmlElement, images: bool = True) -> bool:
-    tags = ("p", "pre", "img", "blockquote") if images else ("p", "pre", "blockquote")
-    return any(isinstance(e.tag, str) and e.tag in tags for e in element.iter())
+def _has_prose(element: HtmlElement) -> bool:
+    return any(isinstance(e.tag, str) and e.tag in ("p", "pre", "img", "blockquote") for e in element.iter())
 
 
 def _question_before(links: list[HtmlElement], group: _Group, sizes: TextSizes) -> HtmlElement | None:
@@ -668,8 +668,6 @@ def _posted_at(member: HtmlElement, body: list[HtmlElement]) -> str | None:
 
 
 def _epoch(value: str) -> str | None:
-    from datetime import UTC, datetime
-
     if not value.isdigit() or not 9 <= len(value) <= 13:
         return None
     seconds = int(value) / (1000 if len(value) > 10 else 1)
@@ -766,9 +764,3 @@ def structure_partial(doc: HtmlDocument) -> PartialPage | None:
         question = read_post(thread.question, links, doc, sizes)
         partial.body, partial.author, partial.posted_at = question.body, question.author_name, question.posted_at
     return partial
-
-
-def iter_members(thread: Thread) -> Iterator[HtmlElement]:
-    if thread.question is not None:
-        yield thread.question
-    yield from thread.answers
