@@ -73,6 +73,8 @@ class PartialPage:
     thread_page: tuple[int | None, int | None] = (None, None)
     separate_question: bool = False
     """The question is a post of its own before the answers' list (not the list's first post)."""
+    rated_posts: bool = False
+    """Most of the posts give a rating out of five: reviews (of a product, a shop), not answers."""
     """(page, pages) of a thread split over several pages, when the page's pager says."""
     warnings: list[tuple[str, str]] = field(default_factory=list)
     can_lead: bool = True

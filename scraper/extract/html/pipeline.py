@@ -114,7 +114,7 @@ def _article_with_comments(structure: PartialPage, items: list[Item]) -> str | N
     Q&A-like is one; so is a long post, apart from the list, followed by replies that are
     together far shorter (a blog post and its reactions).
     """
-    if structure.kind == "review-list":
+    if structure.rated_posts:
         return "not a Q&A page: the repeated posts each give a rating out of five: they are reviews (of a product, a shop), not answers"
     walked = [it for top in items for it in top.walk()]
     if not any(it.is_a(*_QA_TYPES) for it in walked):

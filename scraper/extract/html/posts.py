@@ -758,7 +758,8 @@ def structure_partial(doc: HtmlDocument) -> PartialPage | None:
         answers=[a for a in answers if a.body or a.author_name],
         thread_page=(thread.page, thread.pages),
         separate_question=thread.separate,
-        kind="review-list" if thread.rated else "question",
+        rated_posts=thread.rated,
+        kind="question",
     )
     if thread.question is not None:
         question = read_post(thread.question, links, doc, sizes)
