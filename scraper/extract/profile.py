@@ -109,6 +109,10 @@ class SiteProfile:
     """Reads a post's visible author card when its structured data names no author."""
     record_site: bool = True
     """Whether records name this adapter in ``site`` (the generic adapter does not)."""
+    read_structure: bool = False
+    """The adapter's pages are read from their repeated post blocks (a forum engine, a comment
+    site): the page-structure reader always runs, and its answers carry no
+    ``read_generically`` warning, since the engine is known."""
     base_url: str | None = None
     """The site's root, which relative URIs in its discovery results are joined to."""
     discovery_sitemap: str | None = None

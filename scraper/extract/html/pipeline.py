@@ -134,7 +134,7 @@ def _structure_may_help(site: SiteProfile, sites: SiteChoice, found: list[Partia
     read already; any other page is read for the answers and fields its data lacks.  A
     single answer is suspect: structured data often lists only the accepted one (Discourse).
     """
-    if site is sites.generic or not any(p.answers for p in found):
+    if site is sites.generic or site.read_structure or not any(p.answers for p in found):
         return True
     shown = max(len(p.answers or []) for p in found)
     if shown <= 1:
