@@ -127,15 +127,27 @@ def _article_with_comments(structure: PartialPage, items: list[Item]) -> str | N
     return None
 
 
+_ON_THE_ANSWERS = ("microdata", "rdfa")
+
+
 def _structure_may_help(site: SiteProfile, sites: SiteChoice, found: list[PartialPage]) -> bool:
     """Whether reading the page's post structure can add anything (it costs about a parse).
 
     A site with an adapter whose own rules and data found every answer the page states is
     read already; any other page is read for the answers and fields its data lacks.  A
     single answer is suspect: structured data often lists only the accepted one (Discourse).
+    Markup on the answers themselves (microdata, RDFa) is written by the page's template on
+    every answer it shows, so its list of several (or of as many as the page states) is the
+    page's list: a larger stated count then means more pages of answers (Stack Overflow shows
+    30), not answers the markup missed.
     """
     if site is sites.generic or site.read_structure or not any(p.answers for p in found):
         return True
+    stated = max((p.answer_count for p in found if p.answer_count is not None), default=None)
+    for p in found:
+        marked = len(p.answers or []) if p.strategy in _ON_THE_ANSWERS else 0
+        if marked >= 2 or (marked and stated is not None and marked >= stated):
+            return False
     shown = max(len(p.answers or []) for p in found)
     if shown <= 1:
         return True
