@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scraper.errors import NotAQAPageError
 from scraper.extract.html.appstate import app_state_partial
 from scraper.extract.html.document import HtmlDocument, parse_html
-from scraper.extract.html.posts import structure_partial
+from scraper.extract.html.posts import address_refusal, structure_partial
 from scraper.extract.html.schemaorg import Item, jsonld_items, microdata_items, rdfa_items, scope_elements
 from scraper.extract.html.structured import structured_partial
 from scraper.extract.html.titles import tidy_title
@@ -188,6 +188,10 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
     partials.append(structured_partial(rdfa_items(doc.root, scopes["typeof"]), doc, exclude, "rdfa", site.author_card))
     partials.append(app_state_partial(doc))
     found = [p for p in partials if p is not None]
+    if not any(p.kind for p in found):
+        refusal = address_refusal(doc.url)
+        if refusal:
+            raise NotAQAPageError(refusal)
     is_review = any(p.kind == "review" for p in found)
     structure = structure_partial(doc) if not is_review and _structure_may_help(site, sites, found) else None
     refused = _article_with_comments(structure, jsonld + microdata) if structure is not None and not any(p.kind for p in found) else None

@@ -41,7 +41,7 @@ from scraper.extract.html.visible import element_text, render_body
 from scraper.extract.numbers import count_from_text
 from scraper.extract.partial import PartialAnswer, PartialPage
 
-__all__ = ["TextSizes", "Thread", "author_links", "find_thread", "structure_partial", "thread_page"]
+__all__ = ["TextSizes", "Thread", "address_refusal", "author_links", "find_thread", "structure_partial", "thread_page"]
 
 # Profile URL shapes of the engines and sites we know, matched on path and query.
 _PROFILE_PATH = re.compile(
@@ -60,6 +60,9 @@ _BLOCK_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "br", "table", "h
 _MIN_OWN_TEXT = 12
 """Characters of text outside links a member needs to be a post (a one-word reply "Thanks!" is short, a menu has none)."""
 _MIN_LIST_TEXT = 60
+_MIN_POST_TEXT = 24
+"""A list where no member says this much beyond its links is rows of metadata ("282 points by
+pg 2 hours ago | 172 comments": a front page), not posts."""
 # "12 points", "5 likes", "3 votes", "1.2k upvotes", "赞同 2.9K", "42 Punkte".
 _VOTE_TEXT = re.compile(
     r"^(?:(?P<n>[+-]?\d[\d,.]*\s*[kKmM万]?)\s*(?:points?|votes?|likes?|upvotes?|score|Punkte?|个赞|赞同|人赞同)"
@@ -98,11 +101,34 @@ def _is_profile_href(href: str) -> bool:
         return False
     parts = urlsplit(href.strip())
     path = unquote(parts.path)
-    if _NOT_A_PERSON.search(path) or path.rstrip("/").lower() in ("/users", "/members", "/u", "/people", "/user"):
+    if _NOT_A_PERSON.search(path):
         return False
-    if _PROFILE_PATH.search(path):
+    # "/users" alone is the member list; "/user?id=pg" is pg's page (its query names the person).
+    if path.rstrip("/").lower() not in ("/users", "/members", "/u", "/people", "/user") and _PROFILE_PATH.search(path):
         return True
     return bool(parts.query and _PROFILE_QUERY.search(parts.query) and _PERSONISH.search(path + "?" + parts.query))
+
+
+_LISTING_PATH = re.compile(
+    r"(?:^|/)(?:questions/tagged|tags?|search|viewforum\.php|forumdisplay\.php|search\.php|memberlist\.php)(?:/|$)", re.I)
+
+
+def address_refusal(url: str | None) -> str | None:
+    """Why a page at this address is no thread, if its address alone says so: a member's
+    profile (``/users/48211/name``, ``/members/name.18233/``), a tag, search or forum listing.
+
+    Such pages repeat posts with authors (a member's answers, the topics of a board) and so
+    look like a thread to the structure; their address is the plainest evidence they are not.
+    """
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    address = parts.path + ("?" + parts.query if parts.query else "")
+    if address.strip("/") and _is_profile_href(address):
+        return f"not a Q&A page: its address ({url}) is a member's profile page"
+    if _LISTING_PATH.search(unquote(parts.path)):
+        return f"not a Q&A page: its address ({url}) is a listing (tags, search results, a forum's topics)"
+    return None
 
 
 def _skipped(element: HtmlElement) -> bool:
@@ -256,7 +282,7 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
         posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
-        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or not _alike(group.members) or _link_list(group.members, links):
+        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or max(texts) < _MIN_POST_TEXT or not _alike(group.members) or _link_list(group.members, links):
             continue
         # Posts written in paragraphs outrank one-line remarks (the comments under a question).
         prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)

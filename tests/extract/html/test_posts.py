@@ -145,3 +145,61 @@ def test_structured_data_with_only_the_accepted_answer_keeps_the_page_order() ->
 def test_repeated_posts_that_are_not_answers_are_refused(page: str) -> None:
     with pytest.raises(NotAQAPageError):
         _extract(page)
+
+
+def _fixture_urls() -> list[str]:
+    """The addresses of every real Q&A page the repository keeps (wild pages, HTML fixtures, samples)."""
+    from tests.conftest import FIXTURES, ROOT
+
+    urls = []
+    for facts in [*FIXTURES.glob("wild/*/facts.json"), *FIXTURES.glob("html/*/*.json"), *ROOT.glob("samples/*.json")]:
+        url = json.loads(facts.read_text(encoding="utf-8")).get("url")
+        if isinstance(url, str) and url.startswith("http"):
+            urls.append(url)
+    return urls
+
+
+def test_no_real_question_page_address_is_refused() -> None:
+    from scraper.extract.html.posts import address_refusal
+
+    urls = _fixture_urls()
+    assert len(urls) >= 35
+    assert [u for u in urls if address_refusal(u)] == []
+
+
+@pytest.mark.parametrize("url", [
+    "https://superuser.com/users/48211/harald-brekke",
+    "https://superuser.com/users/48211/harald-brekke?tab=answers",
+    "https://www.aquaristik-treffpunkt.example/members/nordlicht_aqua.18233/",
+    "https://news.ycombinator.com/user?id=pg",
+    "https://forums.debian.net/memberlist.php?mode=viewprofile&u=1234",
+    "https://www.zhihu.com/people/zhang-san",
+    "https://stackoverflow.com/questions/tagged/python",
+    "https://forums.debian.net/viewforum.php?f=10",
+    "https://www.pocketpc.ch/forumdisplay.php?f=12",
+    "https://forum.example/search/?q=cat+fur",
+])
+def test_a_profile_or_listing_address_is_refused_with_why(url: str) -> None:
+    from scraper.extract.html.posts import address_refusal
+
+    reason = address_refusal(url)
+    assert reason and url in reason and ("profile" in reason or "listing" in reason)
+
+
+def test_the_forum_thread_at_a_profile_address_is_refused_but_the_same_page_elsewhere_is_read() -> None:
+    assert len(_extract(FORUM, url="https://katzen.example/threads/cat-sheds.17/").answers) == 2
+    with pytest.raises(NotAQAPageError, match="profile"):
+        _extract(FORUM, url="https://katzen.example/members/pepe.4/")
+
+
+def test_rows_with_no_text_of_their_own_are_no_thread() -> None:
+    """A front page's story rows: each a byline, points and a comments link, no post text."""
+    rows = "".join(
+        f"<tr><td><a href='https://ext{i}.example/story'>Story number {i} about something</a></td></tr>"
+        f"<tr><td>{100 + i} points by <a href='user?id=u{i}'>u{i}</a> <span>{i + 1} hours ago</span> | "
+        f"<a href='item?id={i}'>{20 + i} comments</a></td></tr>"
+        for i in range(12)
+    )
+    page = f"<html><head><title>Front page</title></head><body><table>{rows}</table></body></html>"
+    with pytest.raises(NotAQAPageError):
+        _extract(page)
