@@ -237,6 +237,19 @@ def _duration(text: str) -> float:
     return float(found.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
 
 
+def _every(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """``--every``: a duration of at least MIN_EVERY (``--every 0`` was a busy loop printing "next crawl in 0s")."""
+    if value is None:
+        return None
+    from scraper.crawler.runner import MIN_EVERY
+
+    seconds = _duration(value)
+    if seconds < MIN_EVERY:
+        raise click.BadParameter(f"{value!r} is shorter than the minimum of {MIN_EVERY:g}s between scheduled crawls "
+                                 "(give e.g. 30m or 6h; without --every the crawl runs once)")
+    return seconds
+
+
 @cli.command()
 @click.argument("urls", nargs=-1)
 @click.option("--urls", "urls_file", type=click.Path(exists=True, dir_okay=False), help="A file of seed URLs, one a line.")
@@ -250,20 +263,23 @@ def _duration(text: str) -> float:
 @click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT).")
 @click.option("--state", default="crawl.db", show_default=True,
               help="The crawl's state: a SQLite file, or a postgresql:// URL shared by several workers.")
-@click.option("-o", "--output", help="Append new and changed records to this file.")
+@click.option("-o", "--output", help="Append the records this run stores (new and changed) to this file (default: stdout).")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]),
-              help="Output format (default: from the file suffix, else jsonl).")
+              help="Output format (default: from the file suffix, else jsonl; sqlite needs -o).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
 @click.option("--config", type=click.Path(exists=True, dir_okay=False), help="A TOML file of settings (NAME = value).")
 @click.option("--warc-out", help="Also write every fetched response to this WARC file.")
 @click.option("--site", type=_SiteName(_site_names), help="Force a site adapter for extraction.")
-@click.option("--every", help="Keep running, starting a crawl every DURATION (e.g. 6h): for containers.")
+@click.option("--every", callback=_every, metavar="DURATION",
+              help="Keep running, starting a crawl every DURATION (e.g. 6h; at least 1s): for containers.")
+@click.option("--refetch", is_flag=True,
+              help="Fetch every page the state holds now, not when it is due (RECRAWL_INTERVAL after its last fetch).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors and the final summary.")
-@click.option("-v", "--verbose", is_flag=True, help="A line per page.")
+@click.option("-v", "--verbose", is_flag=True, help="A line on stderr per record stored (new or changed), besides the progress.")
 def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...], discover: str | None, search: str | None,
           include: tuple[str, ...], exclude: tuple[str, ...], max_pages: int | None, depth: int | None, state: str,
           output: str | None, output_format: str | None, assignments: tuple[str, ...], config: str | None,
-          warc_out: str | None, site: str | None, every: str | None, quiet: bool, verbose: bool) -> None:
+          warc_out: str | None, site: str | None, every: float | None, refetch: bool, quiet: bool, verbose: bool) -> None:
     """Crawl politely from seed URLs, keeping state so that later runs only do new work."""
     from scraper.crawler.runner import CrawlCommand
 
@@ -271,25 +287,72 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
         urls=urls, urls_file=urls_file, sitemaps=sitemaps, discover=discover, search=search, include=include,
         exclude=exclude, max_pages=max_pages, depth=depth, state=state, output=output, output_format=output_format,
         assignments=assignments, config=config, warc_out=warc_out, site=site, quiet=quiet, verbose=verbose,
+        refetch=refetch,
     )
-    sys.exit(command.run(every=_duration(every) if every else None))
+    sys.exit(command.run(every=every))
 
 
 @cli.command()
 @click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file or a postgresql:// URL.")
-@click.option("-o", "--output", help="Append the rebuilt records that differ to this file.")
-@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]))
+@click.option("-o", "--output", metavar="FILE",
+              help="Append the records that changed (their new versions) to FILE, as a crawl appends; with --all, "
+                   "write every record to FILE, replaced whole (default: stdout).")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]),
+              help="Output format (default: from the file suffix, else jsonl; sqlite needs -o).")
+@click.option("--all", "rebuild_all", is_flag=True,
+              help="A full rebuild: write every record, changed or not (not the responses that now give none).")
 @click.option("--site", type=_SiteName(_site_names), help="Force a site adapter.")
-def reextract(state: str, output: str | None, output_format: str | None, site: str | None) -> None:
-    """Rebuild every record from the stored raw responses with this extractor version (no fetching)."""
+def reextract(state: str, output: str | None, output_format: str | None, rebuild_all: bool, site: str | None) -> None:
+    """Rebuild every record from the stored raw responses with this extractor version (no fetching).
+
+    A record that changes is stored as a new version; later crawls write it to their -o files too.
+    """
     from scraper.crawler.reextract import reextract_state
+    from scraper.crawler.runner import output_label
+
+    _require_state(state)
+    if output is None and output_format == "sqlite":
+        raise click.UsageError("--format sqlite needs -o FILE (a database cannot be written to stdout)")
+    summary = reextract_state(state, output=output or "-", output_format=output_format, site=site, rebuild_all=rebuild_all)
+    changed, written = summary["changed"], summary["written"]
+    line = (f"scraper: re-extracted {summary['responses']} responses (run {summary['run']}): {changed} "
+            f"record{'s' * (changed != 1)} changed (stored as new versions), {summary['unchanged']} unchanged, "
+            f"{summary['failed']} without a record; wrote {written} record{'s' * (written != 1)} to {output_label(output or '-')}")
+    if rebuild_all:
+        line += f" (every record: {changed} changed, {summary['unchanged']} unchanged)"
+    elif summary["written_earlier"]:
+        line += (f" ({changed} changed, and {summary['written_earlier']} stored before this run and not yet written "
+                 "there)")
+    else:
+        line += " (the changed ones)"
+    click.echo(line, err=True)
+
+
+def _require_state(state: str) -> None:
     from scraper.store.state import is_postgres_url
 
     if not is_postgres_url(state) and not Path(state).exists():
         raise click.UsageError(f"no crawl state at {state}")
-    summary = reextract_state(state, output=output, output_format=output_format, site=site)
-    click.echo(f"scraper: re-extracted {summary['responses']} responses: {summary['changed']} records changed, "
-               f"{summary['unchanged']} unchanged, {summary['failed']} without a record", err=True)
+
+
+@cli.command()
+@click.option("--state", default="crawl.db", show_default=True, help="The crawl's state: a SQLite file or a postgresql:// URL.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the records to FILE, replaced whole when done (default: stdout).")
+@click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]),
+              help="Output format (default: from the file suffix, else jsonl; sqlite needs -o). The columns and tables "
+                   "of a crawl's -o file.")
+@click.option("--since", "since_run", type=click.IntRange(min=1), metavar="RUN",
+              help="Only records whose current version run RUN or a later one stored (run numbers: scraper status).")
+def export(state: str, output: str | None, output_format: str | None, since_run: int | None) -> None:
+    """Write the current version of every record the state holds (streamed; the state is only read)."""
+    from scraper.store.export import export_records
+
+    _require_state(state)
+    done = export_records(state, output, output_format, since_run=since_run)
+    which = f", stored by run {since_run} or later" if since_run is not None else ""
+    click.echo(f"scraper: exported {done.records} record{'s' * (done.records != 1)} (each URL's current version{which}) "
+               f"to {done.output} as {done.format}", err=True)
 
 
 @cli.command()
@@ -300,10 +363,9 @@ def status(state: str, as_json: bool) -> None:
     import json
 
     from scraper.errors import ScraperError
-    from scraper.store.state import is_postgres_url, open_state
+    from scraper.store.state import open_state
 
-    if not is_postgres_url(state) and not Path(state).exists():
-        raise click.UsageError(f"no crawl state at {state}")
+    _require_state(state)
     try:
         store = open_state(state, lock=False, read_only=True)
     except ScraperError as exc:
@@ -326,7 +388,12 @@ def status(state: str, as_json: bool) -> None:
         end = run["finished_at"] or "not finished (running, or killed)"
         if run.get("outcome") in ("stopped", "failed"):
             end += f" ({run['outcome']})"
-        click.echo(f"run: {who}{run['started_at']} -> {end}, {run['pages_fetched'] if run['pages_fetched'] is not None else '?'} pages")
+        did = f"{run['pages_fetched'] if run['pages_fetched'] is not None else '?'} pages"
+        if run["command"] != "crawl":
+            did = run["command"]
+        if run["records_stored"] is not None:
+            did += f", {run['records_stored']} record{'s' * (run['records_stored'] != 1)} stored"
+        click.echo(f"run {run['id']}: {who}{run['started_at']} -> {end}, {did}")
 
 
 @cli.command()

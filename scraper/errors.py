@@ -5,6 +5,7 @@
     │   ├── SettingsError     a setting name or value (-s, --config, keywords to scraper.crawl)
     │   ├── PatternError      a regular expression that does not compile (--include, --url-pattern)
     │   ├── UnknownSiteError  a site adapter name that does not exist
+    │   ├── InvalidSeedError  a seed URL that is not an http(s) URL (crawl: before anything is fetched)
     │   ├── SitePluginError   a site plugin that cannot be used (skipped with a PluginWarning)
     │   └── NoDiscoveryError  --discover for a site that has no sitemap or search API
     ├── MissingExtraError     an optional part is not installed (the message names the pip extra)
@@ -59,6 +60,7 @@ __all__ = [
     "ExtractorCrashError",
     "FetchRefusedError",
     "InputError",
+    "InvalidSeedError",
     "ManifestMismatch",
     "MissingExtraError",
     "NoDiscoveryError",
@@ -102,6 +104,15 @@ class PatternError(ConfigError):
 
 class UnknownSiteError(ConfigError):
     """A site adapter name that does not exist; the message lists the known ones."""
+
+
+class InvalidSeedError(ConfigError):
+    """A seed URL given to a crawl (argument, ``--urls`` file, ``urls=``) that cannot be crawled.
+
+    Why an error and not a skipped URL: a seed is what the user typed, and a crawl that
+    quietly drops all of them fetches nothing and looks like success.  The message names
+    every bad seed (up to a few) and where it came from.
+    """
 
 
 class SitePluginError(ConfigError):

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import re
 import time
 from collections import Counter
@@ -56,6 +57,11 @@ class CrawlStats:
     answers: int = 0
     discovered: int = 0
     links_capped: int = 0
+    written: Counter[str] = field(default_factory=Counter)
+    """Records written to each output (by path; ``-`` is stdout) in this run."""
+    written_earlier: Counter[str] = field(default_factory=Counter)
+    """Of those, records stored before this run: new versions made by ``scraper reextract``, or
+    records of a run that stopped before writing them.  Counted so none is written unsaid."""
     # "running" until the run ends; then "finished" (frontier empty or page limit) or
     # "stopped" (a signal, a cancelled task, a library caller breaking out).
     outcome: str = "running"
@@ -73,6 +79,8 @@ class CrawlStats:
             "answers": self.answers,
             "urls_discovered": self.discovered,
             "links_capped": self.links_capped,
+            "written": dict(self.written),
+            "written_earlier": dict(self.written_earlier),
             "outcome": self.outcome,
             "seconds": round(elapsed, 2),
             "pages_per_second": round(self.fetched / elapsed, 2),
@@ -111,8 +119,11 @@ class Crawler:
         site: str | None = None,
         on_progress: Callable[[CrawlStats, int], None] | None = None,
         warc: Any = None,
+        refetch: bool = False,
     ) -> None:
         self.store = store
+        self.refetch = refetch
+        """Every page the state holds is due now, whatever due time it was given (``--refetch``)."""
         self.fetcher = fetcher
         self.settings = settings
         self.outputs = outputs
@@ -195,7 +206,9 @@ class Crawler:
                 with self.store.transaction():
                     self.store.set_output_position(output.path, seq, offset)
             self._positions[output.path] = (seq, offset)
+            self.stats.written[output.path] += 0  # named in the summary even when nothing is written
         self._flush(force=True)
+        self.stats.written_earlier.update(self.stats.written)  # no page has been processed yet
 
     def _flush(self, force: bool = False) -> None:
         if (not force and self._unflushed < self.settings.FLUSH_RECORDS
@@ -207,6 +220,7 @@ class Crawler:
             if not pending:
                 continue
             offset = output.write([json.loads(record) for _, _, _, record in pending])
+            self.stats.written[output.path] += len(pending)
             last_seq = pending[-1][0]
             with self.store.transaction():
                 self.store.set_output_position(output.path, last_seq, offset)
@@ -393,7 +407,8 @@ class Crawler:
         run_id = self.store.start_run(utc_now())
         self.remember_seed_hosts()
         with self.store.transaction():
-            self.store.requeue_due(time.time())
+            # A due time is fixed when a page is fetched (RECRAWL_INTERVAL then); --refetch overrides them all.
+            self.store.requeue_due(math.inf if self.refetch else time.time())
         self._prepare_outputs()
         feeder = asyncio.create_task(self._feed())
         workers = [asyncio.create_task(self._worker()) for _ in range(self.settings.CONCURRENT_REQUESTS)]

@@ -12,15 +12,37 @@ from typing import Any
 
 import click
 
-from scraper.crawler.api import acrawl, read_url_file
+from scraper.crawler.api import acrawl, check_seeds, read_url_file
 from scraper.crawler.engine import CrawlStats
 from scraper.errors import ScraperError, exit_code
 from scraper.settings import Settings, SettingsError, parse_setting_assignments
 from scraper.store.state import is_postgres_url
 
-__all__ = ["CrawlCommand", "format_summary"]
+__all__ = ["EXIT_NOTHING_FETCHED", "EXIT_SOME_FAILED", "MIN_EVERY", "CrawlCommand", "crawl_exit_code", "format_summary",
+           "output_label"]
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+EXIT_SOME_FAILED = 1
+"""Some pages failed (each is counted by kind in the summary); others were fetched."""
+EXIT_NOTHING_FETCHED = 4
+"""Pages were tried and not one could be fetched: 404s only, a dead host, robots.txt unreachable."""
+MIN_EVERY = 1.0
+"""The shortest ``--every`` (seconds): below it a schedule is a busy loop, not a schedule."""
+# Not a failure of the crawl: the page was never meant to be fetched (no request was made).
+_POLICY_SKIPS = frozenset({"robots_disallowed"})
+
+
+def crawl_exit_code(stats: dict[str, Any]) -> int:
+    """0 when every page tried was fetched (or nothing was due), 1 when some failed, 4 when all did.
+
+    A page refused by robots.txt is a skip, not a failure, unless nothing at all was
+    fetched: then the crawl got nothing, which is what exit 4 says.
+    """
+    failed = {kind: n for kind, n in stats["failed"].items() if n}
+    if stats["pages_fetched"] == 0:
+        return EXIT_NOTHING_FETCHED if failed else 0
+    return EXIT_SOME_FAILED if set(failed) - _POLICY_SKIPS else 0
 
 
 def format_summary(stats: dict[str, Any]) -> str:
@@ -31,7 +53,31 @@ def format_summary(stats: dict[str, Any]) -> str:
         f"records {stats['records_new']} new, {stats['records_changed']} changed, {stats['answers']} answers; "
         f"{stats['pages_per_second']} pages/s"
         + (f"; {stats['links_capped']} pages had more links than MAX_LINKS_PER_PAGE" if stats.get("links_capped") else "")
+        + _written(stats)
+        + (_NOTHING_DUE if stats["pages_fetched"] == 0 and not stats["failed"] and stats.get("outcome") != "stopped" else "")
     )
+
+
+_NOTHING_DUE = ("; nothing was due (a page is fetched again RECRAWL_INTERVAL after its last fetch; "
+                "--refetch fetches every page now)")
+
+
+def output_label(path: str) -> str:
+    """How an output is named in messages: ``-`` is stdout."""
+    return "stdout" if path == "-" else path
+
+
+def _written(stats: dict[str, Any]) -> str:
+    """``; wrote 6 records to out.jsonl (2 stored before this run: ...)`` for each output."""
+    parts = []
+    for path, n in sorted(stats.get("written", {}).items()):
+        earlier = stats.get("written_earlier", {}).get(path, 0)
+        part = f"wrote {n} record{'s' * (n != 1)} to {output_label(path)}"
+        if earlier:
+            part += (f" ({earlier} of them stored before this run: new versions from scraper reextract, "
+                     "or records of a run stopped before writing them)")
+        parts.append(part)
+    return "".join(f"; {part}" for part in parts)
 
 
 class _Reporter:
@@ -44,11 +90,13 @@ class _Reporter:
         self.progress: Any = None
         self.task: Any = None
         if not quiet and sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(
+            self.progress = Progress(  # on stderr: stdout may be carrying the records
                 TextColumn("[bold]crawl[/]"), BarColumn(), TextColumn("{task.completed} fetched, {task.fields[queued]} queued, "
                 "{task.fields[records]} records"), TimeElapsedColumn(), transient=True,
+                console=Console(stderr=True),
             )
             self.progress.start()
             self.task = self.progress.add_task("crawl", total=None, queued=0, records=0)
@@ -83,7 +131,7 @@ class CrawlCommand:
                  search: str | None, include: tuple[str, ...], exclude: tuple[str, ...], max_pages: int | None,
                  depth: int | None, state: str, output: str | None, output_format: str | None,
                  assignments: tuple[str, ...], config: str | None, warc_out: str | None, site: str | None,
-                 quiet: bool, verbose: bool) -> CrawlCommand:
+                 quiet: bool, verbose: bool, refetch: bool = False) -> CrawlCommand:
         flags: dict[str, Any] = {}
         if include:
             flags["INCLUDE"] = list(include)
@@ -97,14 +145,18 @@ class CrawlCommand:
             settings = Settings.build(Settings.from_file(config) if config else {}, parse_setting_assignments(assignments), flags)
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
-        seeds = list(urls) + (read_url_file(urls_file) if urls_file else [])
+        seeds = check_seeds(urls) + (check_seeds(read_url_file(urls_file), urls_file) if urls_file else [])
         if not seeds and not sitemaps and not discover:
             from pathlib import Path
 
             if not is_postgres_url(state) and not Path(state).exists():
                 raise click.UsageError("give seed URLs, --urls FILE, --sitemap URL or --discover SITE (or an existing --state to resume)")
+        if output is None:  # records always go somewhere a user can reach: stdout, as scraper extract does
+            if output_format == "sqlite":
+                raise click.UsageError("--format sqlite needs -o FILE (a database cannot be written to stdout)")
+            output = "-"
         options = {"urls": seeds, "state": state, "output": output, "output_format": output_format, "sitemaps": sitemaps,
-                   "discover": discover, "search": search, "site": site, "warc_out": warc_out}
+                   "discover": discover, "search": search, "site": site, "warc_out": warc_out, "refetch": refetch}
         return cls(options=options, settings=settings, quiet=quiet, verbose=verbose)
 
     async def _once(self) -> dict[str, Any]:
@@ -179,8 +231,13 @@ class CrawlCommand:
                 if self._stopped_by is not None:
                     click.echo("scraper: stopped; run the same command again to resume", err=True)
                     return self._exit_code_for_stop()
+                code = crawl_exit_code(stats)
+                if code == EXIT_NOTHING_FETCHED:
+                    failed = ", ".join(f"{k} {v}" for k, v in sorted(stats["failed"].items()))
+                    click.echo(f"scraper: no page could be fetched ({failed}); check the seed URLs and that the site "
+                               "answers", err=True)
                 if every is None:
-                    return 0
+                    return code
                 wait = max(0.0, every - (time.monotonic() - started))
                 if not self.quiet:
                     click.echo(f"scraper: next crawl in {wait:.0f}s", err=True)

@@ -16,7 +16,7 @@ What an output may do to a file it is given, by kind of target:
   write (a full disk) cuts the file back to its last whole record before
   :class:`OutputWriteError` is raised, so a reader never sees half a line.
 * **Stream** (character device such as ``/dev/null`` or a terminal, FIFO or pipe,
-  ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``).  Written, never truncated,
+  ``-`` or ``/dev/stdout`` (the process's stdout), ``/dev/stderr``, ``/dev/fd/N``).  Written, never truncated,
   sought or fsynced; the offset just counts the bytes written.
 """
 
@@ -54,7 +54,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 _SQLITE_MIN, _SQLITE_MAX = -(2**63), 2**63 - 1
 # Paths that name a descriptor this process already has: written through it, as a stream.
 _INHERITED_FD = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
-_NAMED_FD = {"/dev/stdout": 1, "/dev/stderr": 2}
+_NAMED_FD = {"-": 1, "/dev/stdout": 1, "/dev/stderr": 2}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -157,7 +157,32 @@ class _FileOutput:
             )
         if size > offset:
             self._cut_own_residue(offset, size, self._serialise(list(pending), offset == 0))
+        if offset > 0:
+            self._check_head(offset)
+            offset = self._end_last_line(offset)
         return offset
+
+    def _check_head(self, offset: int) -> None:
+        """A format whose start matters (CSV's header) refuses a file that does not start as it writes one."""
+
+    def _end_last_line(self, offset: int) -> int:
+        """Records are appended after a newline: a file whose last line has none gets one (said on stderr).
+
+        Why repair rather than refuse: a file edited by hand or written by ``printf`` often
+        lacks it, and without it the first record appended would join that line, making
+        both unreadable.  Adding the newline changes no byte already there.
+        """
+        with open(self.path, "rb") as handle:
+            handle.seek(offset - 1)
+            if handle.read(1) == b"\n":
+                return offset
+        with open(self.path, "ab") as handle:
+            handle.write(b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _log.warning("scraper: warning: %s did not end with a newline; one was added after its last line (byte %d) "
+                     "so that the records appended start on a line of their own", self.path, offset)
+        return offset + 1
 
     def _cut_own_residue(self, offset: int, size: int, expected: bytes) -> None:
         """Cut bytes past ``offset`` only if this state wrote them (a crash before commit); else refuse."""
@@ -188,6 +213,11 @@ class _FileOutput:
 
     def _lines(self, records: list[dict[str, Any]], at_start: bool) -> str:
         return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records)
+
+    def render(self, records: list[dict[str, Any]], at_start: bool) -> str:
+        """The text of ``records`` in this format, for writers that handle the file themselves
+        (``scraper export``); ``at_start``: it begins the file, where a CSV puts its header."""
+        return self._serialise(records, at_start).decode("utf-8")
 
     def _serialise(self, records: list[dict[str, Any]], at_start: bool) -> bytes:
         """The exact bytes a write of ``records`` puts in the file."""
@@ -280,6 +310,20 @@ class CsvOutput(_FileOutput):
     """
 
     format = "csv"
+
+    def _check_head(self, offset: int) -> None:
+        """Appending rows under another header would file every value in the wrong column: refuse."""
+        header = _utf8(self._lines([], at_start=True))
+        with open(self.path, "rb") as handle:
+            head = handle.read(len(header))
+        if head != header:
+            first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+            shown = first if len(first) <= 80 else first[:77] + "..."
+            raise OutputConflictError(
+                f"output {self.path} is not a CSV file of this scraper (its first line is {shown!r}, not this "
+                f"scraper's header {CSV_COLUMNS[0]},{CSV_COLUMNS[1]},...,{CSV_COLUMNS[-1]}): rows appended to it would "
+                "fall under other columns. Nothing was written; write to a new -o file, or move it away"
+            )
 
     def _lines(self, records: list[dict[str, Any]], at_start: bool) -> str:
         buffer = io.StringIO()
@@ -448,5 +492,7 @@ def open_output(path: str, fmt: str | None = None) -> Output:
         fmt = "csv" if suffix == ".csv" else "sqlite" if suffix in (".db", ".sqlite", ".sqlite3") else "jsonl"
     if fmt not in FORMATS:
         raise ConfigError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "sqlite" and _inherited_fd(path) is not None:
+        raise ConfigError(f"a SQLite output needs a file name, not {path} (a database cannot be written to a stream)")
     makers: dict[str, Callable[[str], Output]] = {"jsonl": JsonLinesOutput, "csv": CsvOutput, "sqlite": SqliteOutput}
     return makers[fmt](path)

@@ -36,7 +36,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scraper.errors import CrawlLockedError, ScraperError, StateDamagedError, StateStoreError
-from scraper.store.state_sql import RESPONSE_BATCH, SharedQueries, StoredResponse, UrlState, pack_body, status_report
+from scraper.store.state_sql import (
+    RESPONSE_BATCH,
+    CurrentRecord,
+    SharedQueries,
+    StoredResponse,
+    UrlState,
+    pack_body,
+    status_report,
+)
 
 if TYPE_CHECKING:
     from scraper.settings import Settings
@@ -116,6 +124,10 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS urls_queue ON urls (state, seq);
 CREATE INDEX IF NOT EXISTS urls_seq ON urls (seq);
 """,
+    # 3: which run stored each record version (scraper export --since RUN); NULL for versions stored before.
+    """
+ALTER TABLE records ADD COLUMN run_id INTEGER;
+""",
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -134,6 +146,7 @@ class CrawlState(Protocol):
     :class:`~scraper.store.state_postgres.PostgresStateStore` both provide it."""
 
     poll_interval: float
+    run_id: int | None
 
     def transaction(self) -> Any: ...
     def add_urls(self, urls: Iterable[tuple[str, str, int]]) -> int: ...
@@ -152,6 +165,9 @@ class CrawlState(Protocol):
     def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None,
                       headers: dict[str, str], body: bytes) -> None: ...
     def responses(self) -> Iterator[StoredResponse]: ...
+    def current_records(self, since_run: int | None = None) -> Iterator[CurrentRecord]: ...
+    def records_have_run_ids(self) -> bool: ...
+    def run_ids(self) -> tuple[int, int] | None: ...
     def latest_record(self, url: str) -> tuple[int, str, str] | None: ...
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int: ...
     def output_position(self, path: str, fmt: str) -> tuple[int, int]: ...
@@ -200,6 +216,8 @@ class StateStore(SharedQueries):
         self.db: sqlite3.Connection | None = None
         self._leased: set[str] = set()
         self._seq: int | None = None
+        self.run_id: int | None = None
+        """The run this store's writes belong to (set by :meth:`start_run`)."""
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -382,8 +400,9 @@ class StateStore(SharedQueries):
         version = (latest[0] if latest else 0) + 1
         emit_seq = int(self._db.execute("SELECT COALESCE(MAX(emit_seq), 0) + 1 FROM records").fetchone()[0])
         self._db.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (url, version, created_at, extractor, change, record_json, content_key, emit_seq),
+            "INSERT INTO records (url, version, created_at, extractor, change, record, content_key, emit_seq, run_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, version, created_at, extractor, change, record_json, content_key, emit_seq, self.run_id),
         )
         self._db.execute("UPDATE urls SET record_version=? WHERE url=?", (version, url))
         return version
@@ -416,14 +435,24 @@ class StateStore(SharedQueries):
     # --- runs and stats ----------------------------------------------------------------
 
     def start_run(self, started_at: str) -> int:
+        """A new run; the record versions stored from now on belong to it."""
         cursor = self._db.execute("INSERT INTO runs (started_at) VALUES (?)", (started_at,))
-        return int(cursor.lastrowid or 0)
+        self.run_id = int(cursor.lastrowid or 0)
+        return self.run_id
+
+    def records_have_run_ids(self) -> bool:
+        """False for a state of schema 1-2 opened read-only (``scraper status``, ``scraper export``): not migrated."""
+        return any(row[1] == "run_id" for row in self._db.execute("PRAGMA table_info(records)"))
+
+    def _stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows one at a time from the open cursor (SQLite steps through the result; nothing is loaded whole)."""
+        yield from self._db.execute(query, params)
 
     def status(self) -> dict[str, Any]:
         """What ``scraper status`` shows: URLs by state, in flight, records, recent runs."""
         return status_report(self.counts(), {"this process": len(self._leased)} if self._leased else {},
                        int(self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]),
-                       self._db.execute("SELECT '', started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 5").fetchall())
+                       self._db.execute("SELECT id, '', started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 5").fetchall())
 
 
 class _Transaction:

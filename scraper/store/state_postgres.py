@@ -36,11 +36,11 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scraper.errors import CrawlLockedError, MissingExtraError, StateStoreError
-from scraper.store.state_sql import URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
+from scraper.store.state_sql import STREAM_BATCH, URL_COLUMNS, SharedQueries, UrlState, pack_body, status_report
 
 if TYPE_CHECKING:
     import psycopg
@@ -123,6 +123,10 @@ CREATE TABLE runs (
     stats TEXT
 );
 """,
+    # 2: which run stored each record version (scraper export --since RUN); NULL for versions stored before.
+    """
+ALTER TABLE records ADD COLUMN run_id BIGINT;
+""",
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -130,7 +134,8 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def default_worker_name(output: str | None) -> str:
     """``HOST:ABS-OUTPUT-PATH``: a worker restarted with the same output resumes it."""
-    where = os.path.abspath(output) if output else f"p{os.getpid()}"
+    # stdout ("-") is no file to resume: each process is a worker of its own, as without an output.
+    where = os.path.abspath(output) if output and output != "-" else f"p{os.getpid()}"
     return f"{socket.gethostname()}:{where}"
 
 
@@ -158,6 +163,8 @@ class PostgresStateStore(SharedQueries):
         self._last_sweep = -1e9
         self._buffer: list[UrlState] = []
         self.db: psycopg.Connection[Any] | None = None
+        self.run_id: int | None = None
+        """The run this worker's writes belong to (set by :meth:`start_run`)."""
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -393,10 +400,10 @@ class PostgresStateStore(SharedQueries):
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
         """Store a new record version, queued for this worker's outputs; returns its version."""
         row = self._one(
-            "WITH ins AS (INSERT INTO records (url, version, created_at, extractor, change, record, content_key, worker) "
-            "SELECT %s, COALESCE(max(version), 0) + 1, %s, %s, %s, %s, %s, %s FROM records WHERE url = %s RETURNING version) "
+            "WITH ins AS (INSERT INTO records (url, version, created_at, extractor, change, record, content_key, worker, run_id) "
+            "SELECT %s, COALESCE(max(version), 0) + 1, %s, %s, %s, %s, %s, %s, %s FROM records WHERE url = %s RETURNING version) "
             "UPDATE urls SET record_version = ins.version FROM ins WHERE urls.url = %s RETURNING ins.version",
-            (url, created_at, extractor, change, record_json, content_key, self.worker, url, url),
+            (url, created_at, extractor, change, record_json, content_key, self.worker, self.run_id, url, url),
         )
         if row is None:  # a record for a URL the frontier does not hold (nothing to update there)
             latest = self.latest_record(url)
@@ -435,11 +442,20 @@ class PostgresStateStore(SharedQueries):
     # --- runs and stats ----------------------------------------------------------------
 
     def start_run(self, started_at: str) -> int:
-        return int(self._one("INSERT INTO runs (worker, started_at) VALUES (%s, %s) RETURNING id", (self.worker, started_at))[0])
+        """A new run of this worker; the record versions it stores from now on belong to it."""
+        self.run_id = int(self._one("INSERT INTO runs (worker, started_at) VALUES (%s, %s) RETURNING id", (self.worker, started_at))[0])
+        return self.run_id
+
+    def _stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows from a server-side cursor, ``STREAM_BATCH`` at a time: a plain cursor would fetch the whole result."""
+        with self._db.transaction(), self._db.cursor(name=f"stream_{id(self):x}") as cursor:
+            cursor.itersize = STREAM_BATCH
+            cursor.execute(self._sql(query), params or None)
+            yield from cursor
 
     def status(self) -> dict[str, Any]:
         """What ``scraper status`` shows: URLs by state, leases by worker, records, recent runs."""
         leases = {worker: int(n) for worker, n in self._db.execute(
             "SELECT leased_by, count(*) FROM urls WHERE state='leased' GROUP BY leased_by ORDER BY leased_by")}
-        runs = self._db.execute("SELECT worker, started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 10").fetchall()
+        runs = self._db.execute("SELECT id, worker, started_at, finished_at, stats FROM runs ORDER BY id DESC LIMIT 10").fetchall()
         return status_report(self.counts(), leases, int(self._one("SELECT count(*) FROM records")[0]), runs)
