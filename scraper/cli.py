@@ -24,6 +24,7 @@ from scraper.errors import ExtractionError, ScraperError, exit_code
 from scraper.extract.api import Explained, extract_page_explained
 from scraper.fetch.files import expand_paths, read_file
 from scraper.formats.warc import ArchiveStats, is_archive_path, iter_archive, looks_like_archive
+from scraper.limits import format_size
 from scraper.models import PageRecord
 from scraper.page import RawPage
 from scraper.schema import page_record_schema_json
@@ -46,7 +47,7 @@ def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None, set
         if path == "-":
             body = sys.stdin.buffer.read(limit + 1)  # bounded like a file: never the whole of an endless pipe
             if len(body) > limit:
-                yield path, None, f"too_large: standard input is over the {limit}-byte limit (EXTRACT_MAXSIZE)"
+                yield path, None, f"too_large: standard input is over the {format_size(limit)} limit (EXTRACT_MAXSIZE)"
             else:
                 yield path, RawPage(body=body, kind="stdin", path="-", url=url), None
             continue
@@ -59,7 +60,9 @@ def _pages(paths: tuple[str, ...], url: str | None, url_pattern: str | None, set
                 yield from _archive_pages(name, url_pattern, settings.DOWNLOAD_MAXSIZE, stats)
             else:
                 result = read_file(name, max_size=limit)
-                if result.failure is not None:
+                if result.failure == "too_large":
+                    yield name, None, f"too_large: {result.detail} (EXTRACT_MAXSIZE)"
+                elif result.failure is not None:
                     yield name, None, result.detail or result.failure
                 else:
                     yield name, RawPage(body=result.body, kind="file", path=name, url=url), None
@@ -134,7 +137,9 @@ def cli() -> None:
               help="Write records to FILE (atomically) instead of stdout; with --engine dask, the output DIR.")
 @click.option("--url", help="The page URL of a single input (sets record.url and helps pick the site).")
 @click.option("--site", type=_SiteName(_site_names), help="Force a site adapter instead of detecting it.")
-@click.option("--pretty", is_flag=True, help="Indented JSON, one record after another (not JSON Lines).")
+@click.option("--pretty", is_flag=True,
+              help="Indented JSON for reading: one object for one input file, a JSON array for several inputs "
+                   "(several PATHs, a glob, a web archive). Not JSON Lines.")
 @click.option("--explain", is_flag=True, help="Say on stderr which strategy supplied each field of each record.")
 @click.option("--url-pattern", help="For web-archive inputs (WARC, WET, ARC): only records whose URL matches this regex.")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -173,7 +178,11 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
     settings = Settings.build(Settings.from_file(config) if config else {}, parse_setting_assignments(assignments))
     failed = pages = answers = 0
     archives: list[ArchiveStats] = []
+    # --pretty of several inputs is one JSON array: indented objects one after another are no JSON a parser reads.
+    as_array = pretty and _several_inputs(paths)
     with AtomicTextFile(output) as out:
+        if as_array:
+            out.write("[")
         for label, raw, problem in _pages(paths, url, url_pattern, settings, archives):
             record = None
             if problem is None and raw is not None:
@@ -188,13 +197,30 @@ def extract(paths: tuple[str, ...], output: str | None, url: str | None, site: s
                 failed += 1
                 _error(label, problem or "failed")
                 continue
-            out.write(_dump(record, pretty) + "\n")
+            if as_array:
+                out.write(("," if pages else "") + "\n" + _dump(record, pretty))
+            else:
+                out.write(_dump(record, pretty) + "\n")
             pages += 1
             answers += len(record.answers)
+        if as_array:
+            out.write("\n]\n")
     summary = f"scraper: extracted {pages} page{'s' * (pages != 1)}, {answers} answer{'s' * (answers != 1)}"
     summary += f"; {failed} input{'s' * (failed != 1)} failed" if failed else ""
     click.echo(summary + _archive_summary(archives), err=True)
     sys.exit(1 if failed else 0)
+
+
+def _several_inputs(paths: tuple[str, ...]) -> bool:
+    """Whether the command line names more than one page: several PATHs, a glob, or a web archive (of many records).
+
+    Decided from the command, not from how many records came out, so a script gets the same
+    shape whatever a glob matched.
+    """
+    if len(paths) != 1:
+        return True
+    path = paths[0]
+    return path != "-" and (bool(set(path) & set("*?[")) or _is_archive(path))
 
 
 def _archive_summary(archives: list[ArchiveStats]) -> str:

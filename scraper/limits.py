@@ -8,7 +8,7 @@ others.  This module imports nothing, so any layer may import it.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_DOWNLOAD_MAXSIZE", "DEFAULT_SITEMAP_MAXSIZE", "MAX_EXTRACT_INPUT_SIZE", "MIB"]
+__all__ = ["DEFAULT_DOWNLOAD_MAXSIZE", "DEFAULT_SITEMAP_MAXSIZE", "MAX_EXTRACT_INPUT_SIZE", "MIB", "format_size"]
 
 MIB = 1024 * 1024
 
@@ -25,3 +25,16 @@ Larger than DEFAULT_DOWNLOAD_MAXSIZE because such a page was not bounded by a
 fetch: it is what a user chose to read.  Kept as it was; whether the two should
 be one number is an open question.
 """
+
+
+def format_size(size: int) -> str:
+    """A byte count as people read one: ``64 MiB``, ``1.5 MiB``, ``512 KiB``, ``300 bytes``.
+
+    Binary units, as the settings are given (``64 * MIB``); four significant digits at
+    most, so ``EXTRACT_MAXSIZE=10000000`` reads ``9.537 MiB``, never a rounding that
+    hides which side of the limit a file is.
+    """
+    for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.4g} {unit}"
+    return f"{size} byte{'s' * (size != 1)}"

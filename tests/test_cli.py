@@ -286,3 +286,31 @@ def test_an_archive_larger_than_extract_maxsize_is_streamed(tmp_path: Path) -> N
     assert result.stderr.splitlines()[-1].endswith("; 1 archive, 50 records: 50 read, 0 skipped")
     missing = run("extract", str(tmp_path / "gone.warc.gz"))
     assert missing.returncode == 1 and "gone.warc.gz: no such file" in missing.stderr
+
+
+def test_pretty_output_of_several_inputs_is_one_json_array(tmp_path: Path) -> None:
+    """--pretty of several inputs used to print objects one after another, which no JSON parser reads."""
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_bytes(SEED.read_bytes())
+    (tmp_path / "note.txt").write_text("not a page", encoding="utf-8")
+    for inputs in ([str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), str(tmp_path / "note.txt")], [str(tmp_path / "*.txt")]):
+        proc = run("extract", *inputs, "--pretty")
+        assert proc.returncode == 1, proc.stderr  # note.txt fails, the others are in the array
+        records = json.loads(proc.stdout)
+        assert isinstance(records, list) and [r["answer_count"] for r in records] == [5, 5]
+        assert proc.stdout.startswith("[\n{\n  ")
+    one_glob = run("extract", str(tmp_path / "a.*"), "--pretty")
+    assert isinstance(json.loads(one_glob.stdout), list), "a glob gives an array whatever it matched"
+    none = run("extract", str(tmp_path / "note.txt"), str(tmp_path / "note.txt"), "--pretty")
+    assert json.loads(none.stdout) == []
+
+
+def test_the_size_limit_of_plain_inputs_is_said_in_mib(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(SEED.read_bytes() + b" " * (3 * 1024 * 1024))
+    proc = run("extract", str(big), "-s", f"EXTRACT_MAXSIZE={2 * 1024 * 1024}")
+    assert proc.returncode == 1
+    assert "too_large: the file is 3.0" in proc.stderr and "MiB, over the 2 MiB limit (EXTRACT_MAXSIZE)" in proc.stderr
+    piped = subprocess.run([sys.executable, "-m", "scraper", "extract", "-", "-s", "EXTRACT_MAXSIZE=1572864"],
+                           input=big.read_bytes(), capture_output=True, timeout=120, cwd=ROOT)
+    assert b"standard input is over the 1.5 MiB limit (EXTRACT_MAXSIZE)" in piped.stderr

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from scraper.fetch.result import FetchResult
-from scraper.limits import MAX_EXTRACT_INPUT_SIZE
+from scraper.limits import MAX_EXTRACT_INPUT_SIZE, format_size
 
 __all__ = ["MAX_FILE_SIZE", "expand_paths", "iter_files", "read_file"]
 
@@ -62,7 +62,7 @@ def read_file(path: str, *, max_size: int = MAX_FILE_SIZE) -> FetchResult:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
             if size > max_size:
-                return failed("too_large", f"the file is {size} bytes, over the {max_size}-byte limit")
+                return failed("too_large", f"the file is {format_size(size)}, over the {format_size(max_size)} limit")
             body = fh.read(max_size + 1)
     except FileNotFoundError:
         return failed("not_found", "no such file")
@@ -71,7 +71,7 @@ def read_file(path: str, *, max_size: int = MAX_FILE_SIZE) -> FetchResult:
     except OSError as exc:
         return failed("unreadable", exc.strerror or str(exc))
     if len(body) > max_size:  # a file that grew, or a device with no size
-        return failed("too_large", f"the file is over the {max_size}-byte limit")
+        return failed("too_large", f"the file is over the {format_size(max_size)} limit")
     return FetchResult(url=path, status=200, body=body, source="file")
 
 

@@ -7,8 +7,11 @@ files, and the requests that reached the server.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +164,105 @@ def test_refetch_fetches_every_page_again_after_a_first_crawl(server: ServerThre
     # The 4 questions and the 2 listing pages, each asked with its ETag: unchanged, so 304.
     assert "6 pages fetched (6 not modified" in summary(proc), "conditional requests"
     assert proc.stdout == "", "no record changed, so none is printed"
+
+
+# --- what reextract writes, and what the next crawl writes of it ----------------------------
+
+
+def as_if_an_older_extractor_made(state: Path, url: str) -> None:
+    """Make the stored record of ``url`` differ from what this extractor gives (as an older one would)."""
+    with sqlite3.connect(state) as db:
+        db.execute("UPDATE records SET content_key='older' WHERE url=?", (url,))
+
+
+def test_reextract_writes_what_changed_and_the_next_crawl_counts_it(server: ServerThread, tmp_path: Path) -> None:
+    state, out, rebuilt = tmp_path / "s.db", tmp_path / "out.jsonl", tmp_path / "re.jsonl"
+    first = run("crawl", server.base + "/questions", "--state", str(state), "-o", str(out), *FAST, *QUESTIONS_ONLY)
+    assert first.returncode == 0, first.stderr
+    assert len(jsonl(out.read_text())) == 4
+    target = server.base + server.site.questions[0]
+    as_if_an_older_extractor_made(state, target)
+
+    proc = run("reextract", "--state", str(state), "-o", str(rebuilt))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 record changed (stored as new versions), 3 unchanged" in proc.stderr
+    assert f"wrote 1 record to {rebuilt} (the changed ones)" in proc.stderr
+    (written,) = jsonl(rebuilt.read_text())
+    assert written["url"] == target and written["crawl"] == {"change": "changed", "version": 2, "new_answers": []}
+
+    server.site.hits.clear()
+    later = run("crawl", "--state", str(state), "-o", str(out), *FAST, *QUESTIONS_ONLY)
+    assert later.returncode == 0, later.stderr
+    assert question_hits(server) == [], "nothing was due"
+    assert "records 0 new, 0 changed" in summary(later)
+    assert f"wrote 1 record to {out} (1 of them stored before this run: new versions from scraper reextract" in summary(later)
+    records = jsonl(out.read_text())
+    assert len(records) == 5 and records[-1]["url"] == target and records[-1]["crawl"]["version"] == 2
+
+
+def test_reextract_all_rebuilds_every_record_even_when_nothing_changed(server: ServerThread, tmp_path: Path) -> None:
+    state, rebuilt = tmp_path / "s.db", tmp_path / "rebuilt.jsonl"
+    assert run("crawl", server.base + "/questions", "--state", str(state), *FAST, *QUESTIONS_ONLY).returncode == 0
+    plain = run("reextract", "--state", str(state), "-o", str(tmp_path / "changed.jsonl"))
+    assert plain.returncode == 0 and (tmp_path / "changed.jsonl").read_text() == "", "same extractor: nothing changed"
+    for attempt in range(2):  # the second run replaces the file, it does not append to it
+        proc = run("reextract", "--state", str(state), "--all", "-o", str(rebuilt))
+        assert proc.returncode == 0, proc.stderr
+        assert "wrote 4 records to" in proc.stderr and "(every record: 0 changed, 4 unchanged)" in proc.stderr, attempt
+        records = jsonl(rebuilt.read_text())
+        assert sorted(r["url"] for r in records) == sorted(server.base + q for q in server.site.questions)
+    to_stdout = run("reextract", "--state", str(state), "--all", "--format", "csv")
+    assert to_stdout.returncode == 0 and to_stdout.stdout.startswith("url,site,kind,")
+    assert len(list(csv.DictReader(io.StringIO(to_stdout.stdout)))) == 4, "one answer on each made page"
+    status = run("status", "--state", str(state))
+    assert "reextract, 0 records stored" in status.stdout and "run 1: " in status.stdout
+
+
+# --- appending to a file this scraper did not start -----------------------------------------
+
+
+def test_appending_to_a_jsonl_file_without_a_final_newline_adds_one(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"note": "kept by hand"}')  # no newline: printf, or an editor that adds none
+    proc = run("crawl", server.base + "/questions", "--state", str(tmp_path / "s.db"), "-o", str(out), *FAST, *QUESTIONS_ONLY)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{out} did not end with a newline; one was added" in proc.stderr
+    lines = jsonl(out.read_text())  # every line parses: no two records on one line
+    assert lines[0] == {"note": "kept by hand"} and len(lines) == 5
+    again = run("crawl", "--state", str(tmp_path / "s.db"), "-o", str(out), "--refetch", *FAST, *QUESTIONS_ONLY)
+    assert again.returncode == 0 and "newline" not in again.stderr, "the file was resumed as this state left it"
+
+
+def test_appending_to_a_foreign_csv_is_refused(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "people.csv"
+    out.write_bytes(b"id,name\n1,Ada")
+    proc = run("crawl", server.base + "/questions", "--state", str(tmp_path / "s.db"), "-o", str(out), *FAST, *QUESTIONS_ONLY)
+    assert proc.returncode == 1, proc.stderr
+    assert "is not a CSV file of this scraper (its first line is 'id,name'" in proc.stderr
+    assert "Nothing was written" in proc.stderr and "Traceback" not in proc.stderr
+    assert out.read_bytes() == b"id,name\n1,Ada"
+    assert question_hits(server) == [], "refused before anything was fetched"
+
+
+def test_appending_to_this_scrapers_csv_without_a_final_newline_repairs_it(server: ServerThread, tmp_path: Path) -> None:
+    first, out = tmp_path / "first.csv", tmp_path / "out.csv"
+    assert run("crawl", server.base + "/questions", "--state", str(tmp_path / "a.db"), "-o", str(first), *FAST, *QUESTIONS_ONLY).returncode == 0
+    out.write_bytes(first.read_bytes().rstrip(b"\n"))  # the same columns, the last row cut of its newline
+    proc = run("crawl", server.base + "/questions", "--state", str(tmp_path / "b.db"), "-o", str(out), *FAST, *QUESTIONS_ONLY)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert len(rows) == 8 and all(row["url"].startswith(server.base) for row in rows), "old rows and new, none joined"
+
+
+# --- PostgreSQL state from the command line -------------------------------------------------
+
+
+def test_crawl_and_export_on_postgresql_state(server: ServerThread, postgres_dsn: str, tmp_path: Path) -> None:
+    proc = run("crawl", server.base + "/questions", "--state", postgres_dsn, *FAST, *QUESTIONS_ONLY)
+    assert proc.returncode == 0, proc.stderr
+    printed = sorted(r["url"] for r in jsonl(proc.stdout))
+    assert printed == sorted(server.base + q for q in server.site.questions)
+    exported = run("export", "--state", postgres_dsn, "-o", str(tmp_path / "all.jsonl"))
+    assert exported.returncode == 0, exported.stderr
+    assert [r["url"] for r in jsonl((tmp_path / "all.jsonl").read_text())] == printed, "by URL, each once"
+    assert "exported 4 records" in exported.stderr
