@@ -375,15 +375,25 @@ def _alike_posts(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
     return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
 
 
+def _main_shape(members: list[HtmlElement], shapes: list[set[str]], sizes: TextSizes) -> set[str] | None:
+    """The shape of the members that repeat and hold most of the text (the posts, when something
+    else is interleaved with them); None when no three members are alike."""
+    weights = [(sum(sizes.own(o) for o, b in zip(members, shapes) if _similar(a, b)), i) for i, a in enumerate(shapes)
+               if sum(1 for b in shapes if _similar(a, b)) >= 3]
+    return shapes[max(weights)[1]] if weights else None
+
+
 def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], sizes: TextSizes) -> _Group:
     """A member that wraps a further post list and is no post itself (Baidu's best answer beside
     the other answers' wrapper) gives way to that list's members, in page order."""
     members: list[HtmlElement] = []
     shapes = [_shape(m) for m in group.members]
+    main = _main_shape(group.members, shapes, sizes)
     for i, member in enumerate(group.members):
         inner = next((g for g in others if g is not group and (g.parent is member or _contains(member, g.parent))), None)
         alike = sum(1 for j, shape in enumerate(shapes) if j != i and _similar(shapes[i], shape))
-        if inner is not None and alike * 2 < len(shapes) - 1 and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links):
+        if (inner is not None and alike * 2 < len(shapes) - 1 and not (main and _similar(shapes[i], main))
+                and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links)):
             members.extend(_flatten(inner, others, links, sizes).members)
         else:
             members.append(member)
@@ -415,7 +425,7 @@ def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | N
     group = _choose(_groups(marks), links, sizes)
     if group is None:
         return None
-    members = _posts_only([m for m in group.members if sizes.own(m) >= _MIN_OWN_TEXT or _has_prose(m)], set(links))
+    members = _posts_only([m for m in group.members if sizes.own(m) >= _MIN_OWN_TEXT or _has_prose(m)], set(links), sizes)
     if not members:
         return None
     link_set = set(links)
@@ -449,14 +459,27 @@ def _similar(a: set[str], b: set[str], share: float = 0.5) -> bool:
     return len(a & b) >= share * len(a | b)
 
 
-def _posts_only(members: list[HtmlElement], links: set[HtmlElement]) -> list[HtmlElement]:
+def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: TextSizes) -> list[HtmlElement]:
     """Members with an author, and those without one shaped like them (an answer whose author block
-    is missing is still an answer; an ad or a related list between answers is not)."""
+    is missing is still an answer; an ad or a related list between answers is not).
+
+    Authored members shaped unlike the posts that hold the list's text, and all of their kind far
+    shorter than those posts, are remarks between posts (a comment box, "Nice post! - reader42").
+    """
     authored = [m for m in members if any(_contains(m, link) for link in links)]
     if not authored:
         return members
-    shapes = [_shape(m) for m in authored]
-    return [m for m in members if m in authored or sum(1 for s in shapes if _similar(_shape(m), s, 0.7)) * 2 > len(shapes)]
+    shapes = {m: _shape(m) for m in members}
+    main = max(authored, key=lambda m: sum(sizes.own(o) for o in authored if _similar(shapes[m], shapes[o])))
+    posts = [m for m in authored if _similar(shapes[main], shapes[m])]
+    typical = sorted(sizes.own(m) for m in posts)[len(posts) // 2]
+
+    def remark(member: HtmlElement) -> bool:
+        kind = [o for o in authored if o not in posts and _similar(shapes[member], shapes[o])]
+        return max(sizes.own(o) for o in kind) * 4 < typical
+
+    kept = [m for m in authored if m in posts or not remark(m)]
+    return [m for m in members if m in kept or sum(1 for o in kept if _similar(shapes[m], shapes[o], 0.7)) * 2 > len(kept)]
 
 
 def _answers_heading_before(first: HtmlElement) -> bool:
@@ -541,7 +564,10 @@ def _own_links(member: HtmlElement, links: set[HtmlElement]) -> list[HtmlElement
     for element in member.iter():
         if element in links and not any(a.tag == "blockquote" for a in element.iterancestors() if _contains(member, a)):
             found.append(element)
-    own = [link for link in found if not _in_sublist(link, member, links)] or found
+    listed = [_in_sublist(link, member, links) for link in found]
+    own = [link for link, sub in zip(found, listed) if not sub]
+    if not own or listed[0]:  # the post leads with a pair of cards (its author beside a "replying to"): those are its own
+        own = found
     authors = [link for link in own if not _is_editor(link, member)]
     return authors or own
 
@@ -637,8 +663,8 @@ def _body_element(member: HtmlElement, own: list[HtmlElement], sizes: TextSizes)
         run: list[HtmlElement] = []
         run_len = 0
         for child in holder:
-            if not isinstance(child.tag, str) or child in on_path or _skipped(child):
-                if run_len > best_len:
+            if not isinstance(child.tag, str) or child in on_path or _skipped(child) or child.tag == "aside":
+                if run_len > best_len:  # (an <aside> in a post is beside its text: related links, a box)
                     best, best_len = run, run_len
                 run, run_len = [], 0
                 continue

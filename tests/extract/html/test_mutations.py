@@ -422,10 +422,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers 5 -> 9: the inserted comments ('Jan 24 2020' by 'reader42', /users/ link) become answers; answers lose titles, ratings, review_count, specialty/location; question.author None -> the commenter; extractor html:meta+visible-text -> +page-structure; 2 warnings added",
     ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
-    ('phpbb-debian_t159270_magichtml', 'inserted-lists', None): "answers 1 -> 3: answers[0] is the inserted comment ('Jan 21 2020' by 'reader42', posted_at None) instead of wizard10000's reply",
-    ('vbulletin-pocketpc_122760p34_trafilatura', 'inserted-lists', None): "answers 20 -> 41: from answers[10] on, inserted comments and 'Related questions ...' asides are answers (bodies, authors, posted_at 2020-01-xx)",
-    ('discourse-uipath_421350_magichtml', 'inserted-lists', None): "answers[0].author -> the inserted commenter ('reader42', /users/274/reader42); answers[1].body 'Thanks . Its done.' -> 'Related questions ...'",
-    ('vanilla-familysearch_118004_magichtml', 'inserted-lists', None): "answers 6 -> 13: each inserted comment (author 'reader42', posted_at 2020-01-21) and aside ('Related questions ...') is an answer, the real ones shift",
     ('baiduzhidao_1247295277789522099_magichtml', 'inserted-lists', None): "answers 4 -> 6: the first answer (by 青灯教育笔记) becomes the question (question.author None -> 青灯教育笔记, question.body None -> its text), each inserted comment ('Jan 24 2020' by 'reader42') is an answer",
 }
 
