@@ -2,9 +2,11 @@
 
 Exit codes: 0 every input gave a record, 1 some inputs failed (each is named on
 stderr with the reason) or an output could not be written, 2 usage error (a bad
-option, setting, pattern or site name), 3 the crawl state is locked by another run.  Records go to stdout (or ``-o``) in
-input order; messages go to stderr, so ``scraper extract ... > out.jsonl``
-always leaves a clean JSON Lines file.
+option, setting, pattern, site name or seed URL), 3 the crawl state is locked by
+another run; ``scraper crawl`` adds 4, pages were tried and none could be fetched
+(``scraper.crawler.runner.crawl_exit_code``).  Records go to stdout (or ``-o``) in
+input order; messages go to stderr, so ``scraper extract ... > out.jsonl`` and
+``scraper crawl ... > out.jsonl`` always leave a clean JSON Lines file.
 """
 
 from __future__ import annotations
@@ -286,10 +288,11 @@ def _every(ctx: click.Context, param: click.Parameter, value: str | None) -> flo
 @click.option("--include", multiple=True, help="Follow only links matching this regex (repeatable).")
 @click.option("--exclude", multiple=True, help="Never follow links matching this regex (repeatable).")
 @click.option("--max-pages", type=int, help="Stop after this many fetches in this run (CLOSESPIDER_PAGECOUNT).")
-@click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT).")
+@click.option("--depth", type=int, help="Follow links at most this deep from the seeds (DEPTH_LIMIT; 0: no limit, as in Scrapy).")
 @click.option("--state", default="crawl.db", show_default=True,
               help="The crawl's state: a SQLite file, or a postgresql:// URL shared by several workers.")
-@click.option("-o", "--output", help="Append the records this run stores (new and changed) to this file (default: stdout).")
+@click.option("-o", "--output", metavar="FILE",
+              help="Append the records this run stores (new and changed) to FILE (default: stdout).")
 @click.option("--format", "output_format", type=click.Choice(["jsonl", "csv", "sqlite"]),
               help="Output format (default: from the file suffix, else jsonl; sqlite needs -o).")
 @click.option("-s", "--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A setting by Scrapy's name, e.g. -s DOWNLOAD_DELAY=0.2.")
@@ -306,7 +309,21 @@ def crawl(urls: tuple[str, ...], urls_file: str | None, sitemaps: tuple[str, ...
           include: tuple[str, ...], exclude: tuple[str, ...], max_pages: int | None, depth: int | None, state: str,
           output: str | None, output_format: str | None, assignments: tuple[str, ...], config: str | None,
           warc_out: str | None, site: str | None, every: float | None, refetch: bool, quiet: bool, verbose: bool) -> None:
-    """Crawl politely from seed URLs, keeping state so that later runs only do new work."""
+    """Crawl politely from seed URLs, keeping state so that later runs only do new work.
+
+    Records go to stdout as JSON Lines (or to -o FILE); progress and the summary go to stderr.
+
+    \b
+    Exit codes:
+      0    every page tried was fetched (304 and unchanged pages too; pages robots.txt
+           refuses are skipped, not failed), or nothing was due
+      1    some pages failed (counted by kind in the summary), or an output or the
+           state failed (the message says which)
+      2    usage error: an option, setting, pattern, seed URL or --every below 1s
+      3    the state is locked by another run
+      4    pages were tried and not one could be fetched (404s only, a dead host)
+      130  stopped by SIGINT (Ctrl-C); 143 by SIGTERM
+    """
     from scraper.crawler.runner import CrawlCommand
 
     command = CrawlCommand.from_cli(
