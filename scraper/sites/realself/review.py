@@ -115,6 +115,15 @@ def _provider(
     }
 
 
+def _provider_comment(provider: HtmlElement | None, containers: _Containers) -> list[HtmlElement]:
+    """The patient's words on the provider: in the provider block, outside the provider's card
+    (at any depth: a wrapper more or less around it is the same page)."""
+    if provider is None:
+        return []
+    cards = set(_select(provider, S.CARD, containers))
+    return [c for c in _select(provider, S.PROVIDER_COMMENT, containers) if not any(a in cards for a in c.iterancestors())]
+
+
 def _containers(doc: HtmlDocument) -> dict[str, HtmlElement]:
     return doc.elements_by_id(S.REVIEW_VIEW, S.REVIEW_ENTRIES, S.PROVIDER)
 
@@ -134,7 +143,7 @@ def review_extractor(vocabulary: SpecialtyVocabulary) -> PageExtractor:
         paragraphs = [
             p for entry in (_select(entries, S.ENTRY, indexed) if entries is not None else []) for p in _entry_paragraphs(entry, indexed)
         ]
-        comment = [c for c in _select(provider, S.PROVIDER_COMMENT, indexed) if c.getparent() is provider] if provider is not None else []
+        comment = _provider_comment(provider, indexed)
         if comment:
             text = render_body(comment[0])
             if text:

@@ -402,14 +402,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('stackoverflow-1732348', 'classes', None): "every answer's author and question.author ('Jeff') -> None; the 'Locked. ...' notices join question.body and answers[0].body",
     ('stackoverflow-48978459', 'classes', None): "the 'This question already has answers here: ...' duplicate notice joins question.body (272 -> 387 chars)",
     # extra wrapper <div>s: child selectors (#dr-review > p) and the page-structure reader
-    ('realself-review-amazing-experience16', 'wrappers', 3): 'question.body -> None',
-    ('realself-review-manhattan-ny-coolsculpting-highly-recommend-coolspa-dr-rapaport', 'wrappers', 3): 'question.body loses its last paragraph, the provider comment (#dr-review > p: 1059 -> 895 chars)',
-    ('realself-review-manhattan-ny-coolsculpting-thighs', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 383 -> 350 chars)',
-    ('realself-review-naperville-il-coolsculpting-36-woman', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 354 -> 310 chars)',
-    ('realself-review-norwalk-coolsculpting-47-year-mother-sick-jiggle-tummy', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 2510 -> 2401 chars)',
-    ('realself-review-texas-coolsculpting-72-hours', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 3194 -> 3100 chars)',
-    ('realself-review-wilmington-coolsculpting-experience', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 1883 -> 1346 chars)',
-    ('realself-review-yaya-centre-floor-nairobi-kenya-34yrs-kids-95kgs-coolsculpting-belly', 'wrappers', 3): 'question.body loses the provider comment (#dr-review > p: 392 -> 347 chars)',
     ('baiduzhidao_1247295277789522099_magichtml', 'wrappers', None): "answers 4 -> 2: answers[1] keeps its author 莫九牧 but takes the 4th answer's body (宏盛宏盛99's); the 3rd and 4th answers are gone",
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
     ('realself-review-naperville-il-coolsculpting-36-woman', 'fewer-wrappers', 0): 'review.provider.profile_url -> None',
