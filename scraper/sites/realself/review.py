@@ -67,7 +67,8 @@ def _first_text(root: HtmlElement, selector: str, containers: _Containers = _NO_
 
 
 def _verdict(view: HtmlElement, containers: _Containers) -> str | None:
-    for item in _select(view, S.BYLINE_ITEMS, containers):
+    # Without the byline's classes the icon is still named: any icon of the view will do.
+    for item in _select(view, S.BYLINE_ITEMS, containers) or [view]:
         for use in item.iter("{*}use", "use"):
             href = use.get("{http://www.w3.org/1999/xlink}href") or use.get("xlink:href") or use.get("href") or ""
             for icon, verdict in S.VERDICT_ICONS.items():
@@ -76,9 +77,41 @@ def _verdict(view: HtmlElement, containers: _Containers) -> str | None:
     return None
 
 
+def _longest_text(entry: HtmlElement) -> HtmlElement | None:
+    """The entry's text without its classes: the innermost block holding the most text (the full
+    text beside its truncated copy, which is shorter by what "SHOW MORE" hides)."""
+    blocks = [d for d in entry.iter("div") if next(d.iterdescendants("div", "ul"), None) is None]
+    best = max(blocks, key=lambda d: len(element_text(d)), default=None)
+    return best if best is not None and element_text(best) else None
+
+
+def _first_or(root: HtmlElement, selector: str, fallback: str, containers: _Containers) -> str | None:
+    """The selector's first text, else the class-free fallback's (a redesign that renames classes)."""
+    return _first_text(root, selector, containers) or _first_text(root, fallback)
+
+
+def _entries(entries: HtmlElement, containers: _Containers) -> list[HtmlElement]:
+    found = _select(entries, S.ENTRY, containers)
+    return found or [c for c in entries if isinstance(c.tag, str) and (c.get("id") or "").startswith(S.ENTRY_ID_PREFIX)]
+
+
+def _card_body(provider: HtmlElement) -> HtmlElement | None:
+    """The provider card's text column without classes: the block's first child is the card, an
+    image beside a column of name and "City Specialty" lines."""
+    card = next((c for c in provider if isinstance(c.tag, str)), None)
+    parts = [c for c in card if isinstance(c.tag, str)] if card is not None and card.tag == "div" else []
+    return parts[-1] if len(parts) >= 2 and next(parts[-1].iter("a"), None) is not None else None
+
+
+def _card_line(body: HtmlElement) -> str | None:
+    lines = [c for c in body if isinstance(c.tag, str)]
+    last = lines[-1] if len(lines) >= 2 else None
+    return (element_text(last) or None) if last is not None and next(last.iter("a"), None) is None else None
+
+
 def _entry_paragraphs(entry: HtmlElement, containers: _Containers) -> list[str]:
-    full = _select(entry, S.ENTRY_FULL_TEXT, containers)
-    text_element = full[0] if full else next(iter(_select(entry, S.ENTRY_TEXT, containers)), None)
+    full = _select(entry, S.ENTRY_FULL_TEXT, containers) or _select(entry, S.ENTRY_TEXT, containers)
+    text_element = full[0] if full else _longest_text(entry)
     text = render_body(text_element) if text_element is not None else None
     title = _first_text(entry, S.ENTRY_TITLE, containers)
     parts = []
@@ -96,11 +129,13 @@ def _provider(
     if provider is None:
         return {}
     cards = _select(provider, S.CARD_BODY, containers)
-    if not cards:
+    structural = _card_body(provider) if not cards and not _select(provider, S.CARD, containers) else None
+    if not cards and structural is None:
         card = _select(provider, S.CARD, containers)
         return {"provider_name": (element_text(card[0]) or None) if card else None}
-    card = cards[0]
-    line = _first_text(card, S.CARD_LINE, containers)
+    card = cards[0] if cards else structural
+    assert card is not None
+    line = _first_text(card, S.CARD_LINE, containers) if cards else _card_line(card)
     links = _select(card, S.CARD_NAME_LINK, containers)
     name = element_text(links[0]) if links else None
     if not name:
@@ -121,7 +156,8 @@ def _provider_comment(provider: HtmlElement | None, containers: _Containers) -> 
     if provider is None:
         return []
     cards = set(_select(provider, S.CARD, containers))
-    return [c for c in _select(provider, S.PROVIDER_COMMENT, containers) if not any(a in cards for a in c.iterancestors())]
+    found = [c for c in _select(provider, S.PROVIDER_COMMENT, containers) if not any(a in cards for a in c.iterancestors())]
+    return found or [p for p in provider.iter("p") if element_text(p)][:1]
 
 
 def _containers(doc: HtmlDocument) -> dict[str, HtmlElement]:
@@ -141,7 +177,7 @@ def review_extractor(vocabulary: SpecialtyVocabulary) -> PageExtractor:
         entries = indexed.add(found.get(S.REVIEW_ENTRIES))
         provider = indexed.add(found.get(S.PROVIDER))
         paragraphs = [
-            p for entry in (_select(entries, S.ENTRY, indexed) if entries is not None else []) for p in _entry_paragraphs(entry, indexed)
+            p for entry in (_entries(entries, indexed) if entries is not None else []) for p in _entry_paragraphs(entry, indexed)
         ]
         comment = _provider_comment(provider, indexed)
         if comment:
@@ -152,12 +188,12 @@ def review_extractor(vocabulary: SpecialtyVocabulary) -> PageExtractor:
             strategy="site-selectors",
             title=_first_text(view, S.TITLE, indexed),
             body="\n\n".join(paragraphs) or None,
-            author=_first_text(view, S.AUTHOR, indexed),
+            author=_first_or(view, S.AUTHOR, S.AUTHOR_ANYWHERE, indexed),
             kind="review",
             answers=[],  # doctor replies are loaded on click: none is in the page
             review={
                 "verdict": _verdict(view, indexed),
-                "cost": _first_text(view, S.COST, indexed),
+                "cost": _first_or(view, S.COST, S.COST_ANYWHERE, indexed),
                 **_provider(provider, doc, vocabulary, indexed),
             },
         )

@@ -14,13 +14,16 @@ PROVIDER = "dr-review"  # the patient's rating of the provider, with the provide
 # Inside REVIEW_VIEW.
 TITLE = "h1"
 AUTHOR = ".Content-byline a[href^='/user/']"
+AUTHOR_ANYWHERE = "a[href^='/user/']"  # (the fallbacks: what stays when the classes change)
 BYLINE_ITEMS = ".Content-byline > li"
 COST = ".Content-byline rs-currency"
+COST_ANYWHERE = "rs-currency"
 # The verdict is a byline item whose icon names it.
 VERDICT_ICONS = {"worthItYes": "Worth It", "worthItNotSure": "Not Sure", "worthItNo": "Not Worth It"}
 
 # Inside REVIEW_ENTRIES.
 ENTRY = ".review-entry"
+ENTRY_ID_PREFIX = "entry-"  # each entry's id: entry-741516
 ENTRY_TITLE = "h3"
 ENTRY_FULL_TEXT = ".text-truncator-expanded-text"  # hidden with display:none until "SHOW MORE"
 ENTRY_TEXT = ".user-generated-content"

@@ -387,18 +387,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     # random class names: the RealSelf and Stack Exchange adapters read class names
     ('realself-made-question-angularjs', 'classes', None): "answers keep their count but lose author (name/location/specialty), rating and review_count; the author card and share links ('... 4.9 out of 5 stars', 'Facebook Twitter Pinterest Copy link') join the bodies; question.title -> 'Treatments', question.body starts 'Botox Q&A ...'; a warning added",
     ('realself-made-question-hashed', 'classes', None): "question.topic 'Botox' -> None (everything else holds)",
-    ('realself-review-amazing-experience16', 'classes', None): 'question.body -> None, review.provider location/specialty -> None',
-    ('realself-review-clackamas-coolsculpting-questions-cool-sculpting', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-denver-coolsculpting-questions-bring-books', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-manhattan-ny-coolsculpting-highly-recommend-coolspa-dr-rapaport', 'classes', None): 'question.body -> None, review.verdict -> None, review.provider location/specialty -> None',
-    ('realself-review-manhattan-ny-coolsculpting-thighs', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-mclean-coolsculpting-pain3', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-naperville-il-coolsculpting-36-woman', 'classes', None): "question.body -> None, review.verdict and review.cost -> None, review.provider 'Blue Seas Med Spa' -> 'Paula Overstreet' (no profile_url)",
-    ('realself-review-norwalk-coolsculpting-47-year-mother-sick-jiggle-tummy', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-texas-coolsculpting-72-hours', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-wilmington-coolsculpting-experience', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None, review.provider location/specialty -> None',
-    ('realself-review-winston-salem-nc-coolsculpting-44-years-kids-active-person-color', 'classes', None): 'question.body -> None, review.verdict and review.cost -> None',
-    ('realself-review-yaya-centre-floor-nairobi-kenya-34yrs-kids-95kgs-coolsculpting-belly', 'classes', None): 'question.body -> None, review.verdict -> None',
     ('stackoverflow-1732348', 'classes', None): "every answer's author and question.author ('Jeff') -> None; the 'Locked. ...' notices join question.body and answers[0].body",
     ('stackoverflow-48978459', 'classes', None): "the 'This question already has answers here: ...' duplicate notice joins question.body (272 -> 387 chars)",
     # extra wrapper <div>s: child selectors (#dr-review > p) and the page-structure reader
