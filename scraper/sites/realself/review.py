@@ -130,11 +130,10 @@ def _provider(
         return {}
     cards = _select(provider, S.CARD_BODY, containers)
     structural = _card_body(provider) if not cards and not _select(provider, S.CARD, containers) else None
-    if not cards and structural is None:
-        card = _select(provider, S.CARD, containers)
-        return {"provider_name": (element_text(card[0]) or None) if card else None}
     card = cards[0] if cards else structural
-    assert card is not None
+    if card is None:
+        named = _select(provider, S.CARD, containers)
+        return {"provider_name": (element_text(named[0]) or None) if named else None}
     line = _first_text(card, S.CARD_LINE, containers) if cards else _card_line(card)
     links = _select(card, S.CARD_NAME_LINK, containers)
     name = element_text(links[0]) if links else None
