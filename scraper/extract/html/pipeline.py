@@ -193,15 +193,18 @@ def extract_html(page: RawPage, sites: SiteChoice, site: SiteProfile | None = No
         if refusal:
             raise NotAQAPageError(refusal)
     is_review = any(p.kind == "review" for p in found)
-    structure = structure_partial(doc) if not is_review and _structure_may_help(site, sites, found) else None
-    refused = _article_with_comments(structure, jsonld + microdata) if structure is not None and not any(p.kind for p in found) else None
-    if structure is not None and refused is None and _adds_answers(structure, found):
+    # A layout the text reader knows is read first, so the structure is weighed against its answers
+    # (and kept last in priority): a comment box with profile links is not a RealSelf page's answers.
+    visible = _visible_partial(doc, site, sites.generic, can_lead=True) if site.text_layout and not is_review else None
+    known = found + [visible] if visible is not None else found
+    structure = structure_partial(doc) if not is_review and _structure_may_help(site, sites, known) else None
+    refused = _article_with_comments(structure, jsonld + microdata) if structure is not None and not any(p.kind for p in known) else None
+    if structure is not None and refused is None and _adds_answers(structure, known):
         found.append(structure)
-    others_have_answers = any(p.answers for p in found)
-    if not is_review and (site.text_layout or not others_have_answers):
-        visible = _visible_partial(doc, site, sites.generic, can_lead=site.text_layout or not others_have_answers)
-        if visible is not None:
-            found.append(visible)
+    if visible is None and not is_review and not any(p.answers for p in found):
+        visible = _visible_partial(doc, site, sites.generic, can_lead=True)
+    if visible is not None:
+        found.append(visible)
     if not any(p.kind for p in found):
         deep = any(code == "nesting_too_deep" for code, _ in doc.notes)
         if refused:

@@ -389,7 +389,7 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('realself-made-question-hashed', 'classes', None): "question.topic 'Botox' -> None (everything else holds)",
     ('stackoverflow-1732348', 'classes', None): "every answer's author and question.author ('Jeff') -> None; the 'Locked. ...' notices join question.body and answers[0].body",
     ('stackoverflow-48978459', 'classes', None): "the 'This question already has answers here: ...' duplicate notice joins question.body (272 -> 387 chars)",
-    # extra wrapper <div>s: child selectors (#dr-review > p) and the page-structure reader
+    # extra wrapper <div>s: the page-structure reader
     ('baiduzhidao_1247295277789522099_magichtml', 'wrappers', None): "answers 4 -> 2: answers[1] keeps its author 莫九牧 but takes the 4th answer's body (宏盛宏盛99's); the 3rd and 4th answers are gone",
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
     ('realself-review-naperville-il-coolsculpting-36-woman', 'fewer-wrappers', 0): 'review.provider.profile_url -> None',
@@ -400,7 +400,7 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('discourse-uipath_421350_magichtml', 'author-reorder', 0): "answer author names: the username gives way to the full name ('fernando_zuluaga' -> 'Fernando Zuluaga', 'Ravindra_Kumar' -> 'RavindraKumar')",
     ('baiduzhidao_1247295277789522099_magichtml', 'author-reorder', 0): "answers[1..3].author.name -> '访问个人页' (the 'visit profile' button's text)",
     # related-question <aside> and comment list after every post
-    ('realself-made-question-angularjs', 'inserted-lists', None): "answers 5 -> 9: the inserted comments ('Jan 24 2020' by 'reader42', /users/ link) become answers; answers lose titles, ratings, review_count, specialty/location; question.author None -> the commenter; extractor html:meta+visible-text -> +page-structure; 2 warnings added",
+    ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
     ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
     ('baiduzhidao_1247295277789522099_magichtml', 'inserted-lists', None): "answers 4 -> 6: the first answer (by 青灯教育笔记) becomes the question (question.author None -> 青灯教育笔记, question.body None -> its text), each inserted comment ('Jan 24 2020' by 'reader42') is an answer",
 }
