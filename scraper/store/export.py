@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from contextlib import closing
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -141,9 +142,10 @@ def export_records(state: str, output: str | None = None, fmt: str | None = None
     try:
         if since_run is not None:
             _check_since(store, state, since_run)
-        with snapshot:
+        # closing: the cursor (a transaction in PostgreSQL) ends before the store closes, also on a failed write.
+        with snapshot, closing(store.current_records(since_run)) as records:
             batch: list[dict[str, Any]] = []
-            for current in store.current_records(since_run):
+            for current in records:
                 batch.append(json.loads(current.record_json))
                 if len(batch) >= EXPORT_BATCH:
                     snapshot.write(batch)

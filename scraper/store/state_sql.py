@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,7 +140,7 @@ class SharedQueries:
         """Rows of a query one at a time, never the whole result in memory (each backend has its way)."""
         raise NotImplementedError
 
-    def current_records(self, since_run: int | None = None) -> Iterator[CurrentRecord]:
+    def current_records(self, since_run: int | None = None) -> Generator[CurrentRecord, None, None]:
         """The newest version of every URL's record, by URL; with ``since_run``, only those stored
         by that run or a later one.  Streamed from the database cursor: memory stays flat.
 

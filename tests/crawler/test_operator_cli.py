@@ -266,3 +266,12 @@ def test_crawl_and_export_on_postgresql_state(server: ServerThread, postgres_dsn
     assert exported.returncode == 0, exported.stderr
     assert [r["url"] for r in jsonl((tmp_path / "all.jsonl").read_text())] == printed, "by URL, each once"
     assert "exported 4 records" in exported.stderr
+
+
+def test_the_library_refuses_bad_seeds_too(tmp_path: Path) -> None:
+    import scraper
+    from scraper.errors import InvalidSeedError
+
+    with pytest.raises(InvalidSeedError, match="'ftp://x/y': ftp: URLs are not crawled"):
+        list(scraper.crawl(["http://127.0.0.1:9/", "ftp://x/y"], state=str(tmp_path / "s.db")))
+    assert not (tmp_path / "s.db").exists()

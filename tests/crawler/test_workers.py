@@ -30,6 +30,9 @@ def worker_cmd(seeds: list[str], dsn: str, out: Path, name: str, lease_timeout: 
         sys.executable, "-m", "scraper", "crawl", *seeds, "--state", dsn, "-o", str(out), "-q",
         "-s", f"DOWNLOAD_DELAY={DELAY}", "-s", "CONCURRENT_REQUESTS=4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
         "-s", f"LEASE_TIMEOUT={lease_timeout}", "-s", f"USER_AGENT=qa-scraper/test ({name})",
+        # Not the home page the site's navigation links and does not serve (a 404: exit 1); /private/
+        # stays in scope so that robots.txt, which disallows it, is what keeps it unfetched.
+        "--include", "/question", "--include", "/private/",
     ]
 
 

@@ -151,3 +151,22 @@ def test_export_memory_stays_flat(state: str, tmp_path: Path) -> None:
     whole = peak_kb("--state", state, "-o", str(tmp_path / "whole.jsonl"))
     assert (tmp_path / "whole.jsonl").stat().st_size > 60_000_000
     assert whole - quarter < 20_000, f"peak RSS {quarter} kB for 15 MB of records, {whole} kB for 60 MB"
+
+
+def test_a_state_from_before_run_numbers_exports_and_says_why_since_cannot(tmp_path: Path) -> None:
+    """A state of schema 2 (no run on record versions), as an older scraper left it."""
+    state = str(tmp_path / "s.db")
+    store_versions(state, [("http://h.test/a", 1)])
+    with sqlite3.connect(state) as db:
+        db.execute("ALTER TABLE records DROP COLUMN run_id")
+        db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    plain = export("--state", state)  # read-only: the file is not migrated
+    assert plain.returncode == 0, plain.stderr
+    assert [json.loads(line)["url"] for line in plain.stdout.splitlines()] == ["http://h.test/a"]
+    since = export("--state", state, "--since", "1")
+    assert since.returncode == 1 and "written before record versions kept their run" in since.stderr
+    with sqlite3.connect(state) as db:
+        assert "run_id" not in {row[1] for row in db.execute("PRAGMA table_info(records)")}, "export changed nothing"
+    later = store_versions(state, [("http://h.test/b", 1)])  # any run that writes migrates the file
+    assert [json.loads(line)["url"] for line in export("--state", state, "--since", str(later)).stdout.splitlines()] == [
+        "http://h.test/b"]
