@@ -1,12 +1,15 @@
 """Site adapters, one folder per site, plus those other packages add; and how a page finds its site.
 
 To add a site here: a folder with an ``__init__.py`` defining ``SITE`` (a
-:class:`SiteProfile`).  It is found by looking at the folders; nothing in the
-extraction pipeline changes.  To add one from another package: an entry point in
-the ``scraper.sites`` group (see :mod:`scraper.sites.plugins`).
+:class:`SiteProfile`), or ``SITES`` (a tuple of them, for a family: the forum
+engines in ``engines/``, the big one-host platforms in ``platforms/``).  It is
+found by looking at the folders; nothing in the extraction pipeline changes.  To
+add one from another package: an entry point in the ``scraper.sites`` group (see
+:mod:`scraper.sites.plugins`).
 
 Priority, at each step of detection (URL, then HTML signature, then text
-signature): the built-in adapters, then plugins, then the generic adapter.  So a
+signature): the built-in adapters (those of one site first, then the families,
+each in its own order), then plugins, then the generic adapter.  So a
 plugin for a host wins over the generic adapter (and over a built-in that only
 recognises the page by its markup), but a plugin cannot change how a page a
 built-in adapter claims by the same kind of evidence is read: that stays what the
@@ -38,11 +41,29 @@ __all__ = [
     "site_plugins",
 ]
 
-# Every sub-package is an adapter; the generic one is tried last.
-_ADAPTERS = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.ispkg), key=lambda n: (n == "generic", n))
 
-BUILTIN: dict[str, SiteProfile] = {name: import_module(f"scraper.sites.{name}").SITE for name in _ADAPTERS}
-"""The adapters shipped in this package, generic last (no plugins: importing this loads none)."""
+def _builtin() -> dict[str, SiteProfile]:
+    """Every sub-package's adapters: packages of one site (``SITE``) first, as they know their site by
+    its host and its own markup, then families (``SITES``: forum engines, platforms), whose wider
+    signatures must not take those sites' pages; the generic adapter last."""
+    packages = {m.name: import_module(f"scraper.sites.{m.name}") for m in pkgutil.iter_modules(__path__) if m.ispkg}
+
+    def rank(name: str) -> tuple[int, str]:
+        return (2 if name == "generic" else 1 if hasattr(packages[name], "SITES") else 0), name
+
+    found: dict[str, SiteProfile] = {}
+    for name in sorted(packages, key=rank):
+        module = packages[name]
+        profiles: tuple[SiteProfile, ...] = tuple(module.SITES) if hasattr(module, "SITES") else (module.SITE,)
+        for profile in profiles:
+            if profile.name in found:
+                raise RuntimeError(f"two built-in site adapters are called {profile.name!r} (the second in scraper.sites.{name})")
+            found[profile.name] = profile
+    return found
+
+
+BUILTIN: dict[str, SiteProfile] = _builtin()
+"""The adapters shipped in this package, in detection order, generic last (no plugins: importing this loads none)."""
 # Pages of no known site keep RealSelf's specialty vocabulary (the broadest we have).
 GENERIC = replace(BUILTIN["generic"], specialties=BUILTIN["realself"].specialties)
 BUILTIN["generic"] = GENERIC

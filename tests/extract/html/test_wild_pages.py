@@ -1,4 +1,4 @@
-"""Real pages of sites with no adapter here, checked against facts a person read from each page.
+"""Real pages of other sites and engines, checked against facts a person read from each page.
 
 Phpbb, vBulletin, XenForo, Invision, NodeBB, Flarum, Vanilla, Discourse, Apache Answer, Reddit (2019
 layouts), Hacker News (2012), Quora, Zhihu (2015), Baidu Zhidao, Stack Exchange without its adapter's
@@ -91,10 +91,17 @@ def test_a_thread_page_beyond_the_first_says_which_page_it_is() -> None:
 
 
 def test_answers_read_from_the_page_structure_say_so() -> None:
+    """Read by the generic adapter, the page-structure answers carry ``read_generically``; read by
+    the phpBB adapter (which knows the page by its markup), the record names the engine instead."""
     folder = WILD / "phpbb-debian_t159270_magichtml"
+    page = folder / "page.html"
+    generic = scraper.extract_page(RawPage(body=page.read_bytes(), kind="file", path=str(page), url=_facts(folder)["url"]), site="generic")
+    assert generic.site is None
+    assert [w.code for w in generic.warnings] == ["read_generically"]
     record = _record(folder, _facts(folder)["url"])
+    assert record.site == "phpbb"
+    assert record.warnings == []
     assert record.question.author == "contactopublico"
-    assert [w.code for w in record.warnings] == ["read_generically"]
     assert record.answers[0].author is not None
     assert record.answers[0].author.profile_url is not None and "memberlist.php?mode=viewprofile&u=211385" in record.answers[0].author.profile_url
 
