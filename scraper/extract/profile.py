@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.html import HtmlElement
 
@@ -130,7 +131,12 @@ class SiteProfile:
         return any(p.search(text) for p in self.text_signatures)
 
     def matches_html(self, root: HtmlElement) -> bool:
-        return any(bool(root.xpath(x)) for x in self.html_signatures)
+        return any(bool(path(root)) for path in self._signature_paths)
+
+    @cached_property
+    def _signature_paths(self) -> tuple[etree.XPath, ...]:
+        """The signatures compiled once: on a small page compiling them cost more than running them."""
+        return tuple(etree.XPath(x) for x in self.html_signatures)
 
     @cached_property
     def _exclude(self) -> tuple[CSSSelector, ...]:
