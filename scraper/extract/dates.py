@@ -23,10 +23,12 @@ _MONTHS = {
     for name in names
 }
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
+# A time of day may follow ("May 01, 2024, 06:48:10 PM": SMF; "2 May 2024 at 10:15"): the date is read.
+_TIME = r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?)?"
 _FORMS = (
-    re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})"),
-    re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})"),
-    re.compile(r"(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})"),
+    re.compile(r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})" + _TIME),
+    re.compile(_MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})" + _TIME),
+    re.compile(r"(?P<year>\d{4})-(?P<mnum>\d{2})-(?P<day>\d{2})" + _TIME),
 )
 _PREFIX = re.compile(r"^(?:(?:posted|asked|answered|updated|published|written|reviewed)(?:\s+on)?|on)\s+", re.I)
 
@@ -34,7 +36,7 @@ _PREFIX = re.compile(r"^(?:(?:posted|asked|answered|updated|published|written|re
 def parse_date(text: str) -> str | None:
     """``YYYY-MM-DD`` when the whole of ``text`` is one date (optionally "Posted on ..."), else None."""
     text = _PREFIX.sub("", text.strip())
-    if not 8 <= len(text) <= 30:
+    if not 8 <= len(text) <= 40:
         return None
     for form in _FORMS:
         found = form.fullmatch(text)

@@ -49,10 +49,11 @@ _PROFILE_PATH = re.compile(
     r"space-uid-\d+\.html|home\.php|forum/member\.php|member\.php|showuser|index\.php/user)(?:/|\.php|\.html|$|\?|=)",
     re.I,
 )
-_PROFILE_QUERY = re.compile(r"(?:^|&)(?:mode=viewprofile|showuser=|uid=\w|userid=\d|user_id=\d|u=\d|id=[\w-]+$)", re.I)
+# (SMF separates its query with ";": index.php?action=profile;u=12; DWQA links ?user=name.)
+_PROFILE_QUERY = re.compile(r"(?:^|[&;])(?:mode=viewprofile|showuser=|uid=\w|userid=\d|user_id=\d|u=\d|user=[\w.%-]+$|id=[\w-]+$)", re.I)
 # Links under these path words are the site's, not a person's ("/users/login", "/u/?sort").
 _NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?)", re.I)
-_MAYBE_PERSON = re.compile(r"u/|user|member|profile|people|author|uid|space|home|benutzer|mitglied|[?&]u=|[?&]id=", re.I)
+_MAYBE_PERSON = re.compile(r"u/|user|member|profile|people|author|uid|space|home|benutzer|mitglied|[?&;]u=|[?&;]id=", re.I)
 _PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
 _SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select"))
 _PROSE_TAGS = frozenset(("p", "pre", "blockquote", "ul", "ol", "dl", "table", "h2", "h3", "h4", "h5", "h6", "br"))
@@ -145,13 +146,17 @@ _CANDIDATES = etree.XPath(
 _UNSEEN = etree.XPath("//script | //style | //template | //head | //nav | //svg | //button | //select | //*[@hidden] | //*[@aria-hidden='true']")
 
 
+def _is_date_text(text: str) -> bool:
+    text = text.strip()
+    return 6 <= len(text) <= 40 and bool(_RELATIVE_DATE.search(text) or parse_date(text))
+
+
 def _is_date_mark(element: HtmlElement) -> bool:
     if element.tag == "time" or (element.get("datetime") and element.tag not in ("del", "ins")):
         return True
     if len(element):
         return False
-    text = (element.text or "").strip()
-    return 6 <= len(text) <= 40 and bool(_RELATIVE_DATE.search(text) or parse_date(text))
+    return _is_date_text(element.text or "")
 
 
 def _is_author(element: HtmlElement) -> bool:
@@ -279,19 +284,38 @@ def _wraps(outer: _Group, inner: _Group, links: list[HtmlElement]) -> bool:
 def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) -> _Group | None:
     """The post list: the group with the most posts, unless it is the replies inside one post of another."""
     scored: list[tuple[bool, int, int, _Group]] = []
+    link_set = set(links)
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
-        posts = sum(1 for t in texts if t >= _MIN_OWN_TEXT)
+        posts = sum(1 for t, m in zip(texts, group.members) if t >= _MIN_OWN_TEXT and not _names_only(m, t, link_set))
         if posts < 2 or sum(texts) < _MIN_LIST_TEXT or max(texts) < _MIN_POST_TEXT or not _alike(group.members) or _link_list(group.members, links):
             continue
         # Posts written in paragraphs outrank one-line remarks (the comments under a question).
         prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)
         scored.append((prose, posts, sum(texts), group))
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
+    columns = {id(g) for _, posts, _, g in scored if _columns(g, posts, scored, sizes)}
     for *_, group in scored:
-        if not any(o is not group and _wraps(o, group, links) for *_, o in scored):
+        if id(group) not in columns and not any(o is not group and id(o) not in columns and _wraps(o, group, links) for *_, o in scored):
             return _flatten(group, [g for *_, g in scored], links, sizes)
     return None
+
+
+def _names_only(member: HtmlElement, own: int, links: set[HtmlElement]) -> bool:
+    """A line of several people's names and little else ("Users active in the last 15 minutes:
+    Tiago M., Juliana R., ..."): who is online, not a post."""
+    names = {e.get("href") for e in member.iter("a") if e in links}
+    return len(names) >= 3 and own < 20 * len(names)
+
+
+def _columns(group: _Group, posts: int, scored: list[tuple[bool, int, int, _Group]], sizes: TextSizes) -> bool:
+    """Whether the group's members are the page's columns (a header bar beside the content): one
+    of them is mostly a longer list of posts (SMF's topic column: a title bar, then the posts)."""
+    for member in group.members:
+        for _, inner_posts, inner_text, inner in scored:
+            if inner is not group and inner_posts > posts and _contains(member, inner.parent) and inner_text >= 0.75 * sizes.own(member):
+                return True
+    return False
 
 
 def _has_blocks(member: HtmlElement) -> bool:
@@ -309,8 +333,9 @@ def _link_list(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
             if element in link_set:
                 break
             href = element.get("href") or ""
-            if href and "#" not in href and not href.startswith("javascript:") and _letters(element_text(element)) >= 12:
-                rows += 1
+            text = element_text(element)
+            if href and "#" not in href and not href.startswith("javascript:") and _letters(text) >= 12 and not _RE_PREFIX.match(text):
+                rows += 1  # (a "Re: <the thread's title>" link is a reply's permalink, not a row elsewhere)
                 break
     return rows * 2 > len(members) or _many_titles(members) or _one_author(members, link_set) or _titled_rows(members, link_set)
 
@@ -332,8 +357,9 @@ def _titled_rows(members: list[HtmlElement], links: set[HtmlElement]) -> bool:
     for member in members:
         for a in member.iter("a"):
             href = a.get("href") or ""
-            if a in links or not href or "#" in href or _letters(element_text(a)) < 20:
-                continue
+            text = element_text(a)
+            if a in links or not href or "#" in href or _letters(text) < 20 or _RE_PREFIX.match(text) or _is_date_text(text):
+                continue  # (a reply's "Re: ..." subject or its date is a permalink to itself)
             if any(p.tag in _PROSE_PARENTS for p in a.iterancestors() if _contains(member, p)):
                 continue
             targets.append(href)
@@ -606,7 +632,8 @@ def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str 
         return None, None
     href = own[0].get("href")
     profile = doc.absolute(href) if href else None
-    same = [link for link in own if link.get("href") == href]
+    # The avatar may link the profile relatively and the name absolutely: the same person.
+    same = [link for link in own if link.get("href") == href or (profile and doc.absolute(link.get("href")) == profile)]
     for link in same:
         name = _link_name(link)
         if name and len(name) <= 80:
@@ -619,7 +646,16 @@ def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str 
 
 
 def _link_name(link: HtmlElement) -> str:
-    """The link's text without a letter avatar before the name (Flarum's "有" + "有点蠢")."""
+    """The link's text without a letter avatar before the name (Flarum's "有" + "有点蠢").
+
+    An author mark that is a whole card (``itemprop=author`` around avatar, name, title, join
+    date) names the person by its ``itemprop=name`` part, else by its first link with text.
+    """
+    if link.tag != "a" and len(link):
+        part = next((e for e in link.iterdescendants() if e.get("itemprop") == "name" and element_text(e)), None)
+        part = part if part is not None else next((a for a in link.iter("a") if element_text(a)), None)
+        if part is not None:
+            link = part
     name = element_text(link)
     first = next((c for c in link if isinstance(c.tag, str)), None)
     if first is not None and len(link) > 1:

@@ -203,3 +203,28 @@ def test_rows_with_no_text_of_their_own_are_no_thread() -> None:
     page = f"<html><head><title>Front page</title></head><body><table>{rows}</table></body></html>"
     with pytest.raises(NotAQAPageError):
         _extract(page)
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("May 01, 2024, 06:48:10 PM", "2024-05-01"),  # SMF's default format
+    ("2 May 2024 at 10:15", "2024-05-02"),
+    ("2013-05-20 10:00", "2013-05-20"),
+    ("03/04/2013 10:00", None),  # still refused: day and month cannot be told apart
+    ("May 2024", None),
+])
+def test_a_date_with_its_time_of_day_is_read_as_the_date(text: str, date: str | None) -> None:
+    from scraper.extract.dates import parse_date
+
+    assert parse_date(text) == date
+
+
+def test_a_line_of_who_is_online_is_no_post() -> None:
+    """A board index's stats paragraph beside its "users online" line (several profile links) is no thread."""
+    online = ", ".join(f"<a href='/index.php?action=profile;u={i}'>user{i}</a>" for i in range(6))
+    page = (
+        "<html><head><title>Board index</title></head><body><div>"
+        "<p>482.117 posts in 33.951 topics by 21.408 members. Latest member: <a href='/index.php?action=profile;u=9'>luana</a></p>"
+        f"<p>Users active in the last 15 minutes: {online}</p></div></body></html>"
+    )
+    with pytest.raises(NotAQAPageError):
+        _extract(page)
