@@ -66,7 +66,7 @@ _MIN_POST_TEXT = 24
 pg 2 hours ago | 172 comments": a front page), not posts."""
 # "12 points", "5 likes", "3 votes", "1.2k upvotes", "赞同 2.9K", "42 Punkte".
 _VOTE_TEXT = re.compile(
-    r"^(?:(?P<n>[+-]?\d[\d,.]*\s*[kKmM万]?)\s*(?:points?|votes?|likes?|upvotes?|score|Punkte?|个赞|赞同|人赞同)"
+    r"^(?:(?P<n>[+-]?\d[\d,.]*\s*[kKmM万]?)\s*(?:points?|votes?|likes?|upvotes?|score|Punkte?|个赞|赞同|人赞同|(?:persons?|people)\s+likes?\s+this\.?)"
     r"|(?:赞同|likes?|votes?|score|points?)\s*:?\s*(?P<n2>[+-]?\d[\d,.]*\s*[kKmM万]?))$",
     re.I,
 )
@@ -580,8 +580,17 @@ def _question_before(links: list[HtmlElement], group: _Group, sizes: TextSizes) 
         headings = sum(sizes.own(h) for h in container.iter("h1", "h2", "h3"))
         if container is link or sizes.own(container) - headings < 3 * _MIN_OWN_TEXT:
             continue  # a thread's title bar ("Title. By avicenna, May 2 in Physics"), not a post
+        if _points_into(container, group):
+            continue  # "This topic has 3 replies, last updated 2 days ago by X": a summary of the list
         return container
     return None
+
+
+def _points_into(container: HtmlElement, group: _Group) -> bool:
+    """Whether the container links to a post of the list by its anchor (``#post-219``)."""
+    targets = {href.rsplit("#", 1)[1] for a in container.iter("a") if "#" in (href := a.get("href") or "")}
+    targets.discard("")
+    return bool(targets) and any(e.get("id") in targets for m in group.members for e in m.iter() if e.get("id"))
 
 
 def _own_links(member: HtmlElement, links: set[HtmlElement]) -> list[HtmlElement]:
@@ -795,7 +804,7 @@ def _votes(member: HtmlElement, body: list[HtmlElement]) -> int | None:
             found = _VOTE_TEXT.match(text)
             if found:
                 return _count(found.group("n") or found.group("n2"))
-            if _NUMBER.match(text) and (_labelled_vote(element) or any(_labelled_vote(s) for s in _neighbours(element))):
+            if _NUMBER.match(text) and (_labelled_vote(element) or any(_labelled_vote(s) or _vote_button(s) for s in _neighbours(element))):
                 return _count(text)
     return None
 
@@ -807,6 +816,14 @@ def _labelled_vote(element: HtmlElement) -> bool:
         if name not in ("class", "id", "style", "href", "src") and len(value) <= 80 and _VOTE_WORDS.search(value):
             return True
     return False
+
+
+def _vote_button(element: HtmlElement) -> bool:
+    """A button or link beside the count that says what it does: "Vote Up", "Upvote", "Like"."""
+    if element.tag not in ("a", "button"):
+        return False
+    text = element_text(element)
+    return 0 < len(text) <= 16 and bool(_VOTE_WORDS.search(text))
 
 
 def _neighbours(element: HtmlElement) -> list[HtmlElement]:

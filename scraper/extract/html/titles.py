@@ -23,6 +23,8 @@ __all__ = ["tidy_title"]
 _SEPARATOR = re.compile(r"(\s+[-|–—:·»]{1,2}\s+)")
 _UNSPACED_SITE = re.compile(r"(_)(?=[^_\s]{2,12}$)")
 _MAX_SITE_NAME = 40
+# A forum heading may lead with the thread's type, a link the <title> leaves out ("[求助]", "【分享】", "[SOLVED]").
+_THREAD_TYPE = re.compile(r"^\s*[\[【][^\]】]{1,12}[\]】]\s*")
 
 
 def _segments(title: str) -> tuple[list[str], list[str]]:
@@ -44,6 +46,7 @@ def _headings(root: HtmlElement) -> set[str]:
         text = element_text(heading)
         if 4 <= len(text) <= 300:
             found.add(_key(text))
+            found.add(_key(_THREAD_TYPE.sub("", text)))
     return found
 
 
