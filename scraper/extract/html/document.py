@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -177,7 +177,19 @@ class HtmlDocument:
         href = href.strip()
         if not href or "{{" in href or href.lower().startswith(("javascript:", "mailto:", "tel:", "#")):
             return None
-        return urljoin(self.url, href) if self.url else href
+        base = self.base
+        return urljoin(base, href) if base else href
+
+    @cached_property
+    def base(self) -> str | None:
+        """What relative links resolve against: the page's ``<base href>`` (itself resolved
+        against the page URL), else the page URL.  XenForo 1 links its members relatively to a
+        ``<base>`` that is not the thread's own address."""
+        found = self.root.xpath("/html/head/base[@href][1]/@href")
+        given = str(found[0]).strip() if found else ""
+        if given and urlsplit(urljoin(self.url or "", given)).scheme in ("http", "https"):
+            return urljoin(self.url or "", given)
+        return self.url
 
 
 def looks_like_html(data: bytes) -> bool:

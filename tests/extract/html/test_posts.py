@@ -228,3 +228,18 @@ def test_a_line_of_who_is_online_is_no_post() -> None:
     )
     with pytest.raises(NotAQAPageError):
         _extract(page)
+
+
+def test_relative_profile_links_resolve_against_the_pages_base_element() -> None:
+    """XenForo 1 writes members/name.1/ under <base href=".../community/">, not the thread's folder."""
+    page = FORUM.replace("<head>", "<head><base href='https://katzen.example/community/'>").replace("href='/members/", "href='members/")
+    record = _extract(page, url="https://katzen.example/community/threads/cat-sheds.17/")
+    assert [a.author.profile_url for a in record.answers if a.author] == [
+        "https://katzen.example/community/members/mia.3/", "https://katzen.example/community/members/tom.3/"]
+
+
+def test_a_base_element_that_is_no_web_address_is_ignored() -> None:
+    page = FORUM.replace("<head>", "<head><base href='javascript:alert(1)//'>")
+    record = _extract(page, url="https://katzen.example/threads/cat-sheds.17/")
+    assert [a.author.profile_url for a in record.answers if a.author] == [
+        "https://katzen.example/members/mia.3/", "https://katzen.example/members/tom.3/"]
