@@ -146,7 +146,8 @@ def _structure_may_help(site: SiteProfile, sites: SiteChoice, found: list[Partia
     stated = max((p.answer_count for p in found if p.answer_count is not None), default=None)
     for p in found:
         marked = len(p.answers or []) if p.strategy in _ON_THE_ANSWERS else 0
-        if marked >= 2 or (marked and stated is not None and marked >= stated):
+        complete = all(a.author_name for a in p.answers or [])  # (else the posts' bylines may name them)
+        if complete and (marked >= 2 or (marked and stated is not None and marked >= stated)):
             return False
     shown = max(len(p.answers or []) for p in found)
     if shown <= 1:
