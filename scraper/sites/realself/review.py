@@ -130,12 +130,13 @@ def _provider(
         return {}
     cards = _select(provider, S.CARD_BODY, containers)
     structural = _card_body(provider) if not cards and not _select(provider, S.CARD, containers) else None
-    card = cards[0] if cards else structural
+    named = _select(provider, S.CARD, containers) if not cards and structural is None else []
+    card = cards[0] if cards else structural if structural is not None else named[0] if named else None
     if card is None:
-        named = _select(provider, S.CARD, containers)
-        return {"provider_name": (element_text(named[0]) or None) if named else None}
-    line = _first_text(card, S.CARD_LINE, containers) if cards else _card_line(card)
-    links = _select(card, S.CARD_NAME_LINK, containers)
+        return {"provider_name": None}
+    line = _first_text(card, S.CARD_LINE, containers) if cards or named else _card_line(card)
+    # The name's link, not the avatar's beside it (a card without its text column holds both).
+    links = sorted(_select(card, S.CARD_NAME_LINK, containers), key=lambda a: not element_text(a))
     name = element_text(links[0]) if links else None
     if not name:
         rest = element_text(card).replace(line or "", "", 1).strip()
