@@ -643,10 +643,12 @@ def _author(own: list[HtmlElement], doc: HtmlDocument) -> tuple[str | None, str 
     profile = doc.absolute(href) if href else None
     # The avatar may link the profile relatively and the name absolutely: the same person.
     same = [link for link in own if link.get("href") == href or (profile and doc.absolute(link.get("href")) == profile)]
-    for link in same:
-        name = _link_name(link)
-        if name and len(name) <= 80:
-            return _clean_name(name), profile
+    names = [_clean_name(n) for n in map(_link_name, same) if n and len(n) <= 80 and _key(n) not in _PROFILE_BUTTONS]
+    if names:
+        # A byline showing both, in either order: the username the profile URL is keyed by
+        # ("fernando_zuluaga" beside "Fernando Zuluaga"), else the first name shown.
+        slug = _key(_name_from_href(href) or "")
+        return next((n for n in names if _key(n) == slug), names[0]), profile
     for link in same:
         label = link.get("title") or next((i.get("alt") for i in link.iter("img") if i.get("alt")), None)
         if label and label.strip():
@@ -672,6 +674,14 @@ def _link_name(link: HtmlElement) -> str:
         if 0 < len(initial) <= 2 and name.startswith(initial) and name[len(initial):].strip():
             return name[len(initial):].strip()
     return name
+
+
+# What a profile link says when it is a button, not a name.
+_PROFILE_BUTTONS = frozenset(("访问个人页", "个人主页", "view profile", "profile", "profil", "profile page", "ver perfil", "查看资料", "主页"))
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).lstrip("@").casefold()
 
 
 def _clean_name(name: str) -> str:

@@ -396,8 +396,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('reddit_axtih6_postlight', 'fewer-wrappers', 0): "answers 8 -> 6: the two deleted comments ('Comment deleted by user', '[deleted] ... Prescription s...') are no longer answers",
     # author block parts in reverse order
     ('vbulletin-pocketpc_122760p34_trafilatura', 'author-reorder', 0): "answers 20 -> 2 (answers[0] is now 'Fühle mich heimisch' by 'Voll Gaga', a user title); question.author None -> 'mad-jo' and question.body None -> a reply's text",
-    ('discourse-uipath_421350_magichtml', 'author-reorder', 0): "answer author names: the username gives way to the full name ('fernando_zuluaga' -> 'Fernando Zuluaga', 'Ravindra_Kumar' -> 'RavindraKumar')",
-    ('baiduzhidao_1247295277789522099_magichtml', 'author-reorder', 0): "answers[1..3].author.name -> '访问个人页' (the 'visit profile' button's text)",
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
     ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
