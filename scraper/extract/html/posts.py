@@ -52,7 +52,7 @@ _PROFILE_PATH = re.compile(
 # (SMF separates its query with ";": index.php?action=profile;u=12; DWQA links ?user=name.)
 _PROFILE_QUERY = re.compile(r"(?:^|[&;])(?:mode=viewprofile|showuser=|uid=\w|userid=\d|user_id=\d|u=\d|user=[\w.%-]+$|id=[\w-]+$)", re.I)
 # Links under these path words are the site's, not a person's ("/users/login", "/u/?sort").
-_NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?)", re.I)
+_NOT_A_PERSON = re.compile(r"(?:^|/)(?:login|logout|signup|sign_up|register|edit|settings|search|preferences|activity/?\w*)(?:/|$|\?|\.php)", re.I)
 _MAYBE_PERSON = re.compile(r"u/|user|member|profile|people|author|uid|space|home|benutzer|mitglied|[?&;]u=|[?&;]id=", re.I)
 _PERSONISH = re.compile(r"member|user|profile|space|home", re.I)
 _SKIP_TAGS = frozenset(("script", "style", "noscript", "template", "head", "nav", "svg", "button", "select"))
@@ -130,6 +130,23 @@ def address_refusal(url: str | None) -> str | None:
     if _LISTING_PATH.search(unquote(parts.path)):
         return f"not a Q&A page: its address ({url}) is a listing (tags, search results, a forum's topics)"
     return None
+
+
+def _about_person(href: str) -> bool:
+    """A link about one member though not their profile: their posts, a message to them
+    (``search.php?do=finduser&userid=71187``, ``private.php?do=newpm&u=40413``)."""
+    query = urlsplit(href).query
+    return bool(query and _PERSON_PARAM.search(query.replace("&amp;", "&")))
+
+
+_PERSON_PARAM = re.compile(r"(?:^|[&;])(?:u|userid|user_id|uid|user)=\w", re.I)
+
+
+def _outbound(link: HtmlElement) -> bool:
+    """A link off the site (a member's homepage, through a redirector, or marked nofollow/external):
+    no row of a listing of this site's threads."""
+    rel = (link.get("rel") or "").lower()
+    return "nofollow" in rel or "external" in rel or "http" in urlsplit(link.get("href") or "").query
 
 
 def _skipped(element: HtmlElement) -> bool:
@@ -334,7 +351,8 @@ def _link_list(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
                 break
             href = element.get("href") or ""
             text = element_text(element)
-            if href and "#" not in href and not href.startswith("javascript:") and _letters(text) >= 12 and not _RE_PREFIX.match(text):
+            if (href and "#" not in href and not href.startswith("javascript:") and _letters(text) >= 12 and not _RE_PREFIX.match(text)
+                    and not _about_person(href) and not _outbound(element)):  # ("Show posts", "Send a message": the author block's own links)
                 rows += 1  # (a "Re: <the thread's title>" link is a reply's permalink, not a row elsewhere)
                 break
     return rows * 2 > len(members) or _many_titles(members) or _one_author(members, link_set) or _titled_rows(members, link_set)

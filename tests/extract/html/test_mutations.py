@@ -395,7 +395,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('stackoverflow-1732348', 'fewer-wrappers', 0): "every answer's author and question.author ('Jeff') -> None",
     ('reddit_axtih6_postlight', 'fewer-wrappers', 0): "answers 8 -> 6: the two deleted comments ('Comment deleted by user', '[deleted] ... Prescription s...') are no longer answers",
     # author block parts in reverse order
-    ('vbulletin-pocketpc_122760p34_trafilatura', 'author-reorder', 0): "answers 20 -> 2 (answers[0] is now 'Fühle mich heimisch' by 'Voll Gaga', a user title); question.author None -> 'mad-jo' and question.body None -> a reply's text",
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
     ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
