@@ -320,5 +320,13 @@ def clean_lines(text: str) -> list[tuple[str, str | None]]:
 
 
 def clean_line(line: str) -> str:
-    """One line of text, cleaned: junk removed, whitespace collapsed; "" when nothing is content."""
-    return " ".join(cleaned for _, cleaned in clean_lines(line) if cleaned)
+    """One line of text, cleaned: junk removed, whitespace collapsed; "" when nothing is content.
+
+    Text of several lines is cleaned line by line, joined, and the joined line cleaned once
+    more, so that cleaning what this returns changes nothing (":" then "aA" join to ": aA",
+    which is itself a widget line).
+    """
+    joined = " ".join(cleaned for _, cleaned in clean_lines(line) if cleaned)
+    if "\n" in line and joined:
+        joined = " ".join(cleaned for _, cleaned in clean_lines(joined) if cleaned)
+    return joined

@@ -107,6 +107,7 @@ def test_any_html_gives_a_record_or_a_named_error(page: bytes) -> None:
 @example("Hi {{ name }} there {% if x %}.")
 @example("{{ a {{ b }} c }}")
 @example(":\n\n:")
+@example(":\naA")  # (two lines that join into a widget line)
 def test_cleaning_is_idempotent(text: str) -> None:
     once = clean_line(text)
     assert clean_line(once) == once

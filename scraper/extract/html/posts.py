@@ -523,7 +523,21 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
         return max(sizes.own(o) for o in kind) * 4 < typical
 
     kept = [m for m in authored if m in posts or not remark(m)]
-    return [m for m in members if m in kept or sum(1 for o in kept if _similar(shapes[m], shapes[o], 0.7)) * 2 > len(kept)]
+    kinds = [_id_kind(m) for m in kept]
+    kind = max(set(kinds), key=kinds.count) if kinds else None
+    numbered = kind is not None and kinds.count(kind) * 2 > len(kept)
+    return [m for m in members if m in kept or (numbered and _id_kind(m) == kind)
+            or sum(1 for o in kept if _similar(shapes[m], shapes[o], 0.7)) * 2 > len(kept)]
+
+
+_POST_ID = re.compile(r"^([A-Za-z]+[-_]?)(?=[\w-]*\d)[\w-]+$")
+
+
+def _id_kind(element: HtmlElement) -> str | None:
+    """The template's name for its posts, from the element's numbered id (``post_949793``,
+    ``t1_ehw4j07``, ``Comment_432571``): a deleted post without its author keeps it."""
+    found = _POST_ID.match(element.get("id") or "")
+    return found.group(1).lower() if found else None
 
 
 def _answers_heading_before(first: HtmlElement) -> bool:

@@ -393,7 +393,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     ('baiduzhidao_1247295277789522099_magichtml', 'wrappers', None): "answers 4 -> 2: answers[1] keeps its author 莫九牧 but takes the 4th answer's body (宏盛宏盛99's); the 3rd and 4th answers are gone",
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
     ('stackoverflow-1732348', 'fewer-wrappers', 0): "every answer's author and question.author ('Jeff') -> None",
-    ('reddit_axtih6_postlight', 'fewer-wrappers', 0): "answers 8 -> 6: the two deleted comments ('Comment deleted by user', '[deleted] ... Prescription s...') are no longer answers",
     # author block parts in reverse order
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
