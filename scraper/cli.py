@@ -465,6 +465,7 @@ _STRATEGIES = (
     ("microdata", "the same vocabulary in microdata"),
     ("rdfa", "the same vocabulary in RDFa Lite (vocab/typeof/property)"),
     ("app-state", "Q&A found by shape in embedded JSON (__NEXT_DATA__, __INITIAL_STATE__, ...)"),
+    ("page-structure", "the page's repeated post blocks (bylines, dates, votes; no class names): forum threads, comment pages"),
     ("visible-text", "the page's visible text read by the text-render extractor"),
     ("text-render", "text renders (WET records, C4-style dumps): the input is already visible text"),
 )

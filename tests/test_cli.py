@@ -178,7 +178,7 @@ def test_site_option_forces_an_adapter() -> None:
 def test_extractors_lists_adapters_and_strategies_with_versions() -> None:
     proc = run("extractors")
     assert proc.returncode == 0
-    for name in ("realself", "stackexchange", "discourse", "generic", "json-ld", "microdata", "app-state", "visible-text"):
+    for name in ("realself", "stackexchange", "discourse", "phpbb", "xenforo", "reddit", "generic", "json-ld", "microdata", "app-state", "page-structure", "visible-text"):
         assert re.search(rf"^\s+{name}\s+\d+\.\d+", proc.stdout, re.M), name
 
 
