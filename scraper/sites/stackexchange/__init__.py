@@ -55,9 +55,39 @@ def _own_cards(post: HtmlElement, doc: HtmlDocument) -> list[HtmlElement]:
     return _cards_by_post(doc).get(post, [])
 
 
+_USER = re.compile(r"/users/\d+")
+
+
+def _own_user_links(post: HtmlElement) -> list[HtmlElement]:
+    """The post's links to users (and to its revisions) outside its text, its comments
+    (``id="comment-N"``) and the posts nested in it: its signature cards' links, found
+    without their class names."""
+    found = []
+    for link in post.iter("a"):
+        href = link.get("href") or ""
+        if not (_USER.search(href) or "/revisions" in href):
+            continue
+        owner = next((a for a in link.iterancestors() if a.get("itemscope") is not None or a.get("itemprop") == "text"
+                      or (a.get("id") or "").startswith("comment")), None)
+        if owner is post:
+            found.append(link)
+    return found
+
+
 def author_card(post: HtmlElement, doc: HtmlDocument) -> tuple[str | None, str | None]:
-    """(name, profile URL) from the last signature card that names a user (the owner or top editor)."""
-    for card in reversed(_own_cards(post, doc)):
+    """(name, profile URL) from the last signature card that names a user (the owner or top editor);
+    without the cards' class names, from the last user link of the post outside its text and comments."""
+    cards = _own_cards(post, doc)
+    if not cards and post.getroottree().getroot() is doc.root:
+        links = _own_user_links(post)
+        users = [a for a in links if _USER.search(a.get("href") or "") and " ".join(a.text_content().split())]
+        if users:
+            return " ".join(users[-1].text_content().split()), doc.absolute(users[-1].get("href"))
+        # A deleted user's name is only the text of the post's revisions link ("moritz", not "3 revs").
+        named = [n for n in (" ".join((a.text or "").split()) for a in links) if n and not _REVISIONS.match(n)]
+        if named:
+            return named[-1], None
+    for card in reversed(cards):
         users = [a for a in card.iter("a") if "/users/" in (a.get("href") or "")]
         if users:
             link = users[-1]
@@ -87,6 +117,6 @@ SITE = SiteProfile(
         "//meta[@property='og:site_name'][contains(@content, 'Stack Overflow') or contains(@content, 'Stack Exchange')]",
         "//link[@rel='canonical'][contains(@href, 'stackoverflow.com') or contains(@href, 'stackexchange.com')]",
     ),
-    body_exclude=("aside.js-post-notice", "aside.post-notice", ".js-post-notice"),
+    body_exclude=("aside", ".js-post-notice"),  # (site notices are <aside>s in the post: "Locked", "already has answers here")
     author_card=author_card,
 )

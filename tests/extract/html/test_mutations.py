@@ -387,12 +387,9 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     # random class names: the RealSelf and Stack Exchange adapters read class names
     ('realself-made-question-angularjs', 'classes', None): "answers keep their count but lose author (name/location/specialty), rating and review_count; the author card and share links ('... 4.9 out of 5 stars', 'Facebook Twitter Pinterest Copy link') join the bodies; question.title -> 'Treatments', question.body starts 'Botox Q&A ...'; a warning added",
     ('realself-made-question-hashed', 'classes', None): "question.topic 'Botox' -> None (everything else holds)",
-    ('stackoverflow-1732348', 'classes', None): "every answer's author and question.author ('Jeff') -> None; the 'Locked. ...' notices join question.body and answers[0].body",
-    ('stackoverflow-48978459', 'classes', None): "the 'This question already has answers here: ...' duplicate notice joins question.body (272 -> 387 chars)",
     # extra wrapper <div>s: the page-structure reader
     ('baiduzhidao_1247295277789522099_magichtml', 'wrappers', None): "answers 4 -> 2: answers[1] keeps its author 莫九牧 but takes the 4th answer's body (宏盛宏盛99's); the 3rd and 4th answers are gone",
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
-    ('stackoverflow-1732348', 'fewer-wrappers', 0): "every answer's author and question.author ('Jeff') -> None",
     # author block parts in reverse order
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
