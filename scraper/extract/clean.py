@@ -66,6 +66,8 @@ CHROME_LINE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"[+\u2212-]?\d+\s+(helpful\s+)?votes?",
         r"(\d+\s+)?(people|person|users?|patients?)\s+found\s+this\s+(answer\s+)?helpful",
         r"(thank|thanks)\s*\(\d+\)",
+        r"sort(ed)? by:?",  # a sort control and its options
+        r"(most helpful|most recent|most votes|newest|oldest)( first)?",
     )
 )
 _TOGGLE_ENDINGS = ("more", "less")

@@ -53,11 +53,11 @@ def _visible_text(doc: HtmlDocument) -> str:
 
 def _visible_partial(doc: HtmlDocument, site: SiteProfile, generic: SiteProfile, can_lead: bool) -> PartialPage | None:
     profile = site if site.text_layout else generic
+    links = link_targets(doc.root)
     try:
-        page = extract_text_render(_visible_text(doc), profile)
+        page = extract_text_render(_from_heading(doc, _visible_text(doc), links), profile)
     except NotAQAPageError:
         return None
-    links = link_targets(doc.root)
     answers = [
         PartialAnswer(
             title=a.title,
@@ -86,6 +86,19 @@ def _visible_partial(doc: HtmlDocument, site: SiteProfile, generic: SiteProfile,
         partial.title, partial.body, partial.posted_at, partial.topic = question.title, question.body, question.posted_at, question.topic
         partial.kind = "question"
     return partial
+
+
+def _from_heading(doc: HtmlDocument, text: str, links: dict[str, str]) -> str:
+    """The visible text from the page's ``<h1>`` on, when all that comes before it is link texts:
+    a breadcrumb or menu whose class names no longer say so is navigation, not the question."""
+    h1 = next(doc.root.iter("h1"), None)
+    heading = " ".join(element_text(h1).split()) if h1 is not None else ""
+    lines = text.split("\n")
+    if not heading or heading not in lines:
+        return text
+    at = lines.index(heading)
+    before = [line for line in lines[:at] if line.strip()]
+    return "\n".join(lines[at:]) if before and all(line in links for line in before) else text
 
 
 def _page_title(doc: HtmlDocument) -> str | None:

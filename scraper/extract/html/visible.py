@@ -43,6 +43,8 @@ _NEVER_TEXT = frozenset(
      "select", "option", "input", "textarea", "map", "audio", "video", "picture", "img", "source", "track", "dialog"]
 )
 _PAGE_CHROME_TAGS = frozenset(("nav", "form", "aside"))
+# What an element's aria-label calls it when it is page chrome (no class name needed).
+_CHROME_LABELS = frozenset(("breadcrumb", "breadcrumbs", "share", "advertisement", "pagination", "brotkrümelnavigation", "面包屑"))
 _CHROME_ROLES = frozenset(("navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog", "menu", "menubar", "toolbar"))
 _HIDDEN_CLASSES = frozenset(("hidden", "hide", "d-none", "sr-only", "visually-hidden", "ng-hide", "ng-cloak", "invisible", "is-hidden", "u-hidden"))
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -76,6 +78,9 @@ def _chrome_by(element: HtmlElement, tag: str, role: str | None, classes: str | 
     if tag in ("header", "footer") and not _inside_content(element):
         return True
     if role in _CHROME_ROLES:
+        return True
+    label = element.get("aria-label")
+    if label is not None and label.strip().casefold() in _CHROME_LABELS:
         return True
     if not classes and not ident:
         return False
@@ -193,8 +198,44 @@ def render_page(root: HtmlElement) -> str:
     """The page's visible text as a text render: one block a line, paragraphs apart."""
     body = root.find("body")
     out = _Writer()
-    _walk(body if body is not None else root, out, _hidden_or_chrome, False, 0)
+    widgets = share_widgets(root)
+    skip = (lambda e: e in widgets or _hidden_or_chrome(e)) if widgets else _hidden_or_chrome
+    _walk(body if body is not None else root, out, skip, False, 0)
     return _lines("".join(out.parts))
+
+
+# Links that share the page on a social network: what a share menu is made of, whatever its classes.
+_SHARE_LINKS = etree.XPath(
+    "//a[contains(@href, 'facebook.com/sharer') or contains(@href, 'twitter.com/intent') or contains(@href, 'twitter.com/share')"
+    " or contains(@href, 'x.com/intent') or contains(@href, 'pinterest.com/pin/create') or contains(@href, 'linkedin.com/share')"
+    " or contains(@href, 'reddit.com/submit') or contains(@href, 'api.whatsapp.com/send')]"
+)
+
+
+def share_widgets(root: HtmlElement) -> set[HtmlElement]:
+    """The page's share menus: for each run of two or more share links, the largest ancestor whose
+    text beyond them is a few words ("Share", "Copy link"), so the menu goes with its label."""
+    links = _SHARE_LINKS(root)
+    found: set[HtmlElement] = set()
+    if len(links) < 2:
+        return found
+    for link in links:
+        best = None
+        for parent in link.iterancestors():
+            own = [a for a in links if a is not link and _within(a, parent)]
+            if not own:
+                continue
+            shared = sum(len(element_text(a)) for a in own) + len(element_text(link))
+            if len(element_text(parent)) - shared > 30:
+                break
+            best = parent
+        if best is not None:
+            found.add(best)
+    return found
+
+
+def _within(element: HtmlElement, ancestor: HtmlElement) -> bool:
+    return any(a is ancestor for a in element.iterancestors())
 
 
 def link_targets(root: HtmlElement) -> dict[str, str]:
