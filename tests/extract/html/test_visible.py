@@ -264,3 +264,44 @@ def test_link_targets_skip_very_long_link_text() -> None:
     long_text = "word " * 40
     root = parse_html(f'<html><body><a href="/long">{long_text}</a><a href="/dr/a">Dr A</a></body></html>'.encode()).root
     assert link_targets(root) == {"Dr A": "/dr/a"}
+
+
+def test_a_share_menu_is_chrome_by_its_links_whatever_its_classes() -> None:
+    text = page_text(
+        "<h1>Botox and muscle atrophy</h1><p>Botox relaxes the muscle it is injected into.</p>"
+        "<div class='q7f2'><span class='zz1'>Share</span><ul class='k3'>"
+        "<li><a href='https://www.facebook.com/sharer/sharer.php?u=x'>Facebook</a></li>"
+        "<li><a href='https://twitter.com/intent/tweet?url=x'>Twitter</a></li>"
+        "<li><span>Copy link</span></li></ul></div><p>It does not waste the muscle away.</p>"
+    )
+    assert text.splitlines() == ["Botox and muscle atrophy", "", "Botox relaxes the muscle it is injected into.", "",
+                                 "It does not waste the muscle away."]
+
+
+def test_one_share_link_in_a_post_is_content() -> None:
+    text = page_text("<p>I posted it on <a href='https://www.facebook.com/sharer/sharer.php?u=x'>Facebook</a> too.</p>")
+    assert "Facebook" in text
+
+
+def test_an_element_labelled_breadcrumb_is_chrome_without_a_class() -> None:
+    text = page_text("<ol aria-label='Breadcrumb'><li><a href='/'>Home</a></li><li><a href='/botox'>Botox</a></li></ol>"
+                     "<h1>Botox and muscle atrophy</h1>")
+    assert text.splitlines() == ["Botox and muscle atrophy"]
+
+
+def test_a_breadcrumb_without_its_classes_does_not_become_the_title() -> None:
+    """The made AngularJS-era RealSelf page with its breadcrumb's class names gone: the text before
+    the <h1> is only link texts, so the question still starts at the heading."""
+    import scraper
+    from tests.conftest import FIXTURES
+
+    folder = FIXTURES / "html" / "realself-made-question-angularjs"
+    html = (folder / "page.html").read_text(encoding="utf-8")
+    bare = (html.replace('<ul class="Breadcrumb PageHeader-breadcrumb">', "<ul>").replace('class="Breadcrumb-item"', "")
+            .replace(" PageHeader--legacyWithInlineBreadcrumb", "").replace("Breadcrumb-link ", ""))
+    assert bare != html
+    url = "https://www.realself.com/question/dont-lose-true-for-botox-paralyse-muscles"
+    record = scraper.extract(bare.encode(), url=url)
+    assert record.question.title == "Because 'If You Don't Use It You Lose It' is That True for Botox? You Paralyse Muscles..."
+    assert record.question.body and record.question.body.startswith("because you paralyze muscles")
+    assert record == scraper.extract(html.encode(), url=url).model_copy(update={"source": record.source})
