@@ -37,7 +37,7 @@ from lxml.html import HtmlElement
 from scraper.extract.dates import parse_date
 from scraper.extract.html.document import HtmlDocument
 from scraper.extract.html.structured import iso_date
-from scraper.extract.html.visible import element_text, render_body
+from scraper.extract.html.visible import contains, element_text, render_body
 from scraper.extract.numbers import count_from_text
 from scraper.extract.partial import PartialAnswer, PartialPage
 
@@ -277,10 +277,6 @@ class Thread:
     """Most posts carry a star rating of their own: reviews, not answers."""
 
 
-def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
-    return any(a is outer for a in inner.iterancestors())
-
-
 def _wraps(outer: _Group, inner: _Group, links: list[HtmlElement]) -> bool:
     """Whether ``inner`` lies in a member of ``outer`` that is one post itself (its comments, its replies).
 
@@ -289,10 +285,10 @@ def _wraps(outer: _Group, inner: _Group, links: list[HtmlElement]) -> bool:
     wrapper, and the inner list is the page's.
     """
     for member in outer.members:
-        if member is inner.parent or _contains(member, inner.parent):
+        if member is inner.parent or contains(member, inner.parent):
             hrefs = {
                 link.get("href") for link in links
-                if _contains(member, link) and not any(m is link or _contains(m, link) for m in inner.members)
+                if contains(member, link) and not any(m is link or contains(m, link) for m in inner.members)
             }
             return 1 <= len(hrefs) <= 2
     return False
@@ -330,7 +326,7 @@ def _columns(group: _Group, posts: int, scored: list[tuple[bool, int, int, _Grou
     of them is mostly a longer list of posts (SMF's topic column: a title bar, then the posts)."""
     for member in group.members:
         for _, inner_posts, inner_text, inner in scored:
-            if inner is not group and inner_posts > posts and _contains(member, inner.parent) and inner_text >= 0.75 * sizes.own(member):
+            if inner is not group and inner_posts > posts and contains(member, inner.parent) and inner_text >= 0.75 * sizes.own(member):
                 return True
     return False
 
@@ -378,7 +374,7 @@ def _titled_rows(members: list[HtmlElement], links: set[HtmlElement]) -> bool:
             text = element_text(a)
             if a in links or not href or "#" in href or _letters(text) < 20 or _RE_PREFIX.match(text) or _is_date_text(text):
                 continue  # (a reply's "Re: ..." subject or its date is a permalink to itself)
-            if any(p.tag in _PROSE_PARENTS for p in a.iterancestors() if _contains(member, p)):
+            if any(p.tag in _PROSE_PARENTS for p in a.iterancestors() if contains(member, p)):
                 continue
             targets.append(href)
             break
@@ -415,7 +411,7 @@ def _only_wraps(member: HtmlElement, inner: _Group, sizes: TextSizes) -> bool:
 
 def _alike_posts(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
     """Two or more members with authors, shaped alike: a list of posts, not one post's parts."""
-    authored = [_shape(m) for m in members if any(_contains(m, a) for a in links)]
+    authored = [_shape(m) for m in members if any(contains(m, a) for a in links)]
     return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
 
 
@@ -434,7 +430,7 @@ def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], size
     shapes = [_shape(m) for m in group.members]
     main = _main_shape(group.members, shapes, sizes)
     for i, member in enumerate(group.members):
-        inner = next((g for g in others if g is not group and (g.parent is member or _contains(member, g.parent))), None)
+        inner = next((g for g in others if g is not group and (g.parent is member or contains(member, g.parent))), None)
         alike = sum(1 for j, shape in enumerate(shapes) if j != i and _similar(shapes[i], shape))
         if (inner is not None and alike * 2 < len(shapes) - 1 and not (main and _similar(shapes[i], main))
                 and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links)):
@@ -510,7 +506,7 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
     Authored members shaped unlike the posts that hold the list's text, and all of their kind far
     shorter than those posts, are remarks between posts (a comment box, "Nice post! - reader42").
     """
-    authored = [m for m in members if any(_contains(m, link) for link in links)]
+    authored = [m for m in members if any(contains(m, link) for link in links)]
     if not authored:
         return members
     shapes = {m: _shape(m) for m in members}
@@ -599,14 +595,14 @@ def _question_before(links: list[HtmlElement], group: _Group, sizes: TextSizes) 
     inside = set(group.members)
     before: list[HtmlElement] = []
     for link in links:
-        if link is first or _contains(first, link):
+        if link is first or contains(first, link):
             break
-        if not any(_contains(m, link) for m in inside):
+        if not any(contains(m, link) for m in inside):
             before.append(link)
     for link in reversed(before):
         container = link
         for parent in link.iterancestors():
-            if parent is group.parent or _contains(parent, first):
+            if parent is group.parent or contains(parent, first):
                 break
             container = parent
         headings = sum(sizes.own(h) for h in container.iter("h1", "h2", "h3"))
@@ -629,7 +625,7 @@ def _own_links(member: HtmlElement, links: set[HtmlElement]) -> list[HtmlElement
     """The member's author links, not those of quotes, of comments listed in it, or of its editor."""
     found = []
     for element in member.iter():
-        if element in links and not any(a.tag == "blockquote" for a in element.iterancestors() if _contains(member, a)):
+        if element in links and not any(a.tag == "blockquote" for a in element.iterancestors() if contains(member, a)):
             found.append(element)
     listed = [_in_sublist(link, member, links) for link in found]
     own = [link for link, sub in zip(found, listed) if not sub]
@@ -791,7 +787,7 @@ def _render(blocks: list[HtmlElement]) -> str | None:
 
 def _posted_at(member: HtmlElement, body: list[HtmlElement]) -> str | None:
     for element in member.iter():
-        if not isinstance(element.tag, str) or any(_contains(b, element) or b is element for b in body):
+        if not isinstance(element.tag, str) or any(contains(b, element) or b is element for b in body):
             continue
         for name in ("datetime", "data-time", "data-timestamp", "title", "data-date", "content"):
             value = element.get(name)
@@ -835,7 +831,7 @@ def _count(text: str) -> int | None:
 
 def _votes(member: HtmlElement, body: list[HtmlElement]) -> int | None:
     for element in member.iter():
-        if not isinstance(element.tag, str) or any(_contains(b, element) or b is element for b in body):
+        if not isinstance(element.tag, str) or any(contains(b, element) or b is element for b in body):
             continue
         for name in ("data-score", "data-votes", "data-likes", "score"):
             value = element.get(name)

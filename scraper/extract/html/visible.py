@@ -30,7 +30,7 @@ from lxml.html import HtmlElement
 
 from scraper.extract.clean import is_chrome_line, strip_template_junk
 
-__all__ = ["element_text", "link_targets", "render_body", "render_page"]
+__all__ = ["contains", "element_text", "link_targets", "render_body", "render_page", "share_widgets"]
 
 _PARAGRAPH = frozenset(
     ["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "ul", "ol", "dl", "table", "hr", "article", "section", "main", "figure",
@@ -222,7 +222,7 @@ def share_widgets(root: HtmlElement) -> set[HtmlElement]:
     for link in links:
         best = None
         for parent in link.iterancestors():
-            own = [a for a in links if a is not link and _within(a, parent)]
+            own = [a for a in links if a is not link and contains(parent, a)]
             if not own:
                 continue
             shared = sum(len(element_text(a)) for a in own) + len(element_text(link))
@@ -234,8 +234,9 @@ def share_widgets(root: HtmlElement) -> set[HtmlElement]:
     return found
 
 
-def _within(element: HtmlElement, ancestor: HtmlElement) -> bool:
-    return any(a is ancestor for a in element.iterancestors())
+def contains(outer: HtmlElement, inner: HtmlElement) -> bool:
+    """Whether ``inner`` lies inside ``outer`` (strictly: an element does not contain itself)."""
+    return any(a is outer for a in inner.iterancestors())
 
 
 def link_targets(root: HtmlElement) -> dict[str, str]:
