@@ -317,6 +317,8 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
 def _names_only(member: HtmlElement, own: int, links: set[HtmlElement]) -> bool:
     """A line of several people's names and little else ("Users active in the last 15 minutes:
     Tiago M., Juliana R., ..."): who is online, not a post."""
+    if own >= 200:  # a line, not a block: no need to look at its links
+        return False
     names = {e.get("href") for e in member.iter("a") if e in links}
     return len(names) >= 3 and own < 20 * len(names)
 
