@@ -95,8 +95,9 @@ class Settings(BaseModel):
     """A Retry-After longer than this is not waited for: the URL fails as rate-limited."""
     HOST_MAX_CONNECTION_FAILURES: int = Field(5, ge=0)
     """After this many connection failures in a row to one host (refused, reset, DNS, connect timeout, no
-    response at all; retries count), the host is parked for the rest of the run: its other URLs fail at
-    once as ``host_parked``, without connecting.  Any response from the host resets the count; 0 = never park."""
+    response at all; retries count), the host's robots.txt is asked once; when that gets no answer either,
+    the host is parked for the rest of the run: its other URLs fail at once as ``host_parked``, without
+    connecting.  Any response from the host resets the count; 0 = never park."""
 
     # Crawl scope
     DEPTH_LIMIT: int = Field(0, ge=0)

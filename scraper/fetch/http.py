@@ -69,7 +69,7 @@ from scraper.fetch.headers import header_digits
 from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, BlockedAddressError, GuardedTransport
 from scraper.fetch.result import FetchResult, utc_now
 from scraper.fetch.retry import backoff_delay, is_retryable_status, parse_http_date, parse_retry_after
-from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache
+from scraper.fetch.robots import ROBOTS_MAXSIZE, RobotsCache, robots_url
 from scraper.fetch.throttle import HostSlot, HostThrottle
 from scraper.fetch.urls import host_key, is_private_host, normalize_url
 from scraper.settings import Settings
@@ -184,6 +184,8 @@ class HttpFetcher:
         """host:port -> connection failures in a row."""
         self._parked: dict[str, str] = {}
         """host:port -> why it is parked for the rest of the run."""
+        self._probes: dict[str, asyncio.Future[_Exchange]] = {}
+        """host:port -> the robots.txt request asking whether a failing host answers at all."""
 
     async def __aenter__(self) -> HttpFetcher:
         self._get_client()
@@ -307,7 +309,7 @@ class HttpFetcher:
             for attempt in range(1, tries + 1):
                 self._check_parked(url)  # parked while this URL waited for the slot, or by its own last attempt
                 exchange = await self._attempt(slot, url, purpose, extra_headers, progress, allow_private)
-                parked = self._count_connection(url, exchange)
+                parked = await self._count_connection(slot, url, exchange, allow_private)
                 if parked is not None:  # this attempt parked the host: no more attempts at it
                     raise _Stop(exchange.failure or "connection_error", f"{exchange.detail} ({_tries(attempt)}); {parked}", exchange)
                 retry_after = self._retry_after(exchange)
@@ -341,10 +343,12 @@ class HttpFetcher:
         if why is not None:
             raise _Stop("host_parked", f"{url} was not fetched: {why}")
 
-    def _count_connection(self, url: str, exchange: _Exchange) -> str | None:
+    async def _count_connection(self, slot: HostSlot, url: str, exchange: _Exchange, allow_private: bool) -> str | None:
         """Count a connection failure to the host (any response resets the count).
 
-        Returns a sentence saying so when this failure parks the host, else None.
+        At the limit, the host's robots.txt is asked once before parking it: pages of a live host
+        that each reset (a burst of faulty URLs due together after a resumed crawl) must not park a
+        host that answers.  Returns a sentence saying so when this failure parks the host, else None.
         """
         key = host_key(url)
         if not exchange.unreachable:
@@ -355,6 +359,13 @@ class HttpFetcher:
         limit = self.settings.HOST_MAX_CONNECTION_FAILURES
         if limit <= 0 or failures < limit or key in self._parked:
             return None
+        answered = await self._host_answers(slot, key, url, allow_private)
+        if key in self._parked:  # parked by another URL's failure while the probe ran
+            return None
+        if answered is not None:
+            _log.info("%s: %s connection failures in a row, but its robots.txt answers (HTTP %s): not parked", key, failures, answered)
+            self._connection_failures.pop(key, None)
+            return None
         self._parked[key] = (
             f"{key} is parked for the rest of this run after {failures} connection failures in a row "
             f"(HOST_MAX_CONNECTION_FAILURES={limit}; last: {exchange.detail})"
@@ -362,6 +373,15 @@ class HttpFetcher:
         _log.warning("%s: %s connection failures in a row; its remaining URLs fail as host_parked for the rest of this run (last: %s)",
                      key, failures, exchange.detail)
         return f"{key} is now parked for the rest of this run ({failures} connection failures in a row, HOST_MAX_CONNECTION_FAILURES={limit})"
+
+    async def _host_answers(self, slot: HostSlot, key: str, url: str, allow_private: bool) -> int | None:
+        """The HTTP status the host's robots.txt answers with, or None; one probe at a time per host."""
+        probe = self._probes.get(key)
+        if probe is None:
+            probe = self._probes[key] = asyncio.ensure_future(self._attempt(slot, robots_url(url), _ROBOTS, {}, _Progress(), allow_private))
+            probe.add_done_callback(lambda _: self._probes.pop(key, None))
+        exchange = await asyncio.shield(probe)
+        return None if exchange.unreachable else exchange.status
 
     def parked_hosts(self) -> dict[str, str]:
         """host:port -> why, for every host parked so far."""

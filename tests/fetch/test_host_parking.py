@@ -97,7 +97,8 @@ def test_connection_attempts_stop_after_n_as_the_server_sees_them(hang_up) -> No
     server = hang_up()
     urls = [f"http://127.0.0.1:{server.port}/q/{i}" for i in range(URLS)]
     results, _ = fetch_many(urls, RETRY_TIMES=0)
-    assert server.accepted == 5
+    assert server.accepted == 6  # 5 pages, then robots.txt asked whether the host answers at all
+    assert server.requests[-1].startswith(b"GET /robots.txt ")
     assert Counter(r.failure for r in results) == {"connection_error": 5, "host_parked": URLS - 5}
     assert all(r.attempts == 0 for r in results if r.failure == "host_parked")
 
@@ -110,6 +111,24 @@ def test_any_response_resets_the_count(hang_up) -> None:  # type: ignore[no-unty
     assert parked == {}
     assert server.accepted == 10
     assert [r.ok for r in results] == [False] * 4 + [True] + [False] * 4 + [True]
+
+
+def test_a_host_whose_pages_reset_but_that_answers_is_not_parked() -> None:
+    # A resumed crawl can start with a burst of faulty URLs of a live host (each resets): before
+    # parking, the host's robots.txt is asked, and its answer keeps every URL tried.
+    def answer(number: int, request: bytes) -> bytes | None:
+        return OK if request.startswith(b"GET /robots.txt ") else None
+
+    server = RawServer(answer)
+    try:
+        urls = [server.url(f"/q/{i}") for i in range(12)]
+        results, parked = fetch_many(urls, together=False, RETRY_TIMES=0)
+    finally:
+        server.close()
+    assert parked == {}
+    assert [r.failure for r in results] == ["connection_error"] * 12
+    probes = [r for r in server.requests if r.startswith(b"GET /robots.txt ")]
+    assert len(probes) == 2  # asked after the 5th and the 10th failure in a row
 
 
 def test_zero_never_parks() -> None:
