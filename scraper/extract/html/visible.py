@@ -28,7 +28,7 @@ from functools import lru_cache
 from lxml import etree
 from lxml.html import HtmlElement
 
-from scraper.extract.clean import is_chrome_line, strip_template_junk
+from scraper.extract.clean import is_chrome_line, scrub_controls, strip_template_junk
 
 __all__ = ["contains", "element_text", "link_targets", "render_body", "render_page", "share_widgets"]
 
@@ -60,7 +60,6 @@ _CHROME_WORDS = frozenset(
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _PRE_NEWLINE = "\ue001"
 _PRE_SPACE = "\ue002"
-_SPACES = re.compile(r"\s+")
 _MAX_DEPTH = 400
 
 
@@ -144,6 +143,8 @@ class _Writer:
         elif not text.isprintable() or "  " in text:
             # Newlines in the HTML source are spaces, not breaks: each run of whitespace is one space.
             words = " ".join(text.split())
+            if not words.isprintable():  # a control between words (the parser keeps them) is a space too
+                words = " ".join(scrub_controls(words).split())
             text = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
         self._after_br = False
         if self.pending:
@@ -272,4 +273,5 @@ def render_body(element: HtmlElement, exclude: Callable[[HtmlElement], bool] | N
 def element_text(element: HtmlElement) -> str:
     """All text of an element, whitespace collapsed (for names, titles, counts)."""
     text = etree.tostring(element, method="text", encoding="unicode", with_tail=False)
-    return _SPACES.sub(" ", strip_template_junk(text)).strip()
+    words = " ".join(strip_template_junk(text).split())  # a third of the time of a \s+ substitution
+    return words if words.isprintable() else " ".join(scrub_controls(words).split())
