@@ -413,7 +413,7 @@ def _only_wraps(member: HtmlElement, inner: _Group, sizes: TextSizes) -> bool:
 
 def _alike_posts(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
     """Two or more members with authors, shaped alike: a list of posts, not one post's parts."""
-    authored = [_shape(m) for m in members if any(contains(m, a) for a in links)]
+    authored = [_shape(m, through_wrappers=True) for m in members if any(contains(m, a) for a in links)]
     return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
 
 
@@ -429,7 +429,7 @@ def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], size
     """A member that wraps a further post list and is no post itself (Baidu's best answer beside
     the other answers' wrapper) gives way to that list's members, in page order."""
     members: list[HtmlElement] = []
-    shapes = [_shape(m) for m in group.members]
+    shapes = [_shape(m, through_wrappers=True) for m in group.members]
     main = _main_shape(group.members, shapes, sizes)
     for i, member in enumerate(group.members):
         inner = next((g for g in others if g is not group and (g.parent is member or contains(member, g.parent))), None)
@@ -487,14 +487,33 @@ def find_thread(root: HtmlElement, sizes: TextSizes | None = None) -> Thread | N
     return Thread(question=members[0], answers=members[1:], page=page, pages=pages, links=links)
 
 
-def _shape(element: HtmlElement) -> set[str]:
-    """The element's tags two levels down: what stays when classes and text change."""
+def _shape(element: HtmlElement, through_wrappers: bool = False) -> set[str]:
+    """The element's tags two levels down: what stays when classes and text change.
+
+    ``through_wrappers``: a wrapper (one element and no text of its own) is looked through, so one
+    more or one fewer <div> around a post's parts leaves its shape as it was.
+    """
+    inside = _unwrapped if through_wrappers else _itself
     found = {element.tag}
-    for child in element:
+    for child in inside(element):
         if isinstance(child.tag, str):
             found.add(child.tag)
-            found.update(f"{child.tag}/{c.tag}" for c in child if isinstance(c.tag, str))
+            found.update(f"{child.tag}/{c.tag}" for c in inside(child) if isinstance(c.tag, str))
     return found
+
+
+def _itself(element: HtmlElement) -> HtmlElement:
+    return element
+
+
+def _unwrapped(element: HtmlElement) -> HtmlElement:
+    """The element, or the innermost <div> it merely wraps (a <div> around a <time> is a part, not a wrapper)."""
+    for _ in range(8):
+        kids = [c for c in element if isinstance(c.tag, str)]
+        if len(kids) != 1 or kids[0].tag != "div" or (element.text or "").strip() or (kids[0].tail or "").strip():
+            break
+        element = kids[0]
+    return element
 
 
 def _similar(a: set[str], b: set[str], share: float = 0.5) -> bool:
@@ -511,13 +530,20 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
     authored = [m for m in members if any(contains(m, link) for link in links)]
     if not authored:
         return members
-    shapes = {m: _shape(m) for m in members}
-    main = max(authored, key=lambda m: sum(sizes.own(o) for o in authored if _similar(shapes[m], shapes[o])))
-    posts = [m for m in authored if _similar(shapes[main], shapes[m])]
+    plain = {m: _shape(m) for m in members}
+    deep = {m: _shape(m, through_wrappers=True) for m in members}
+
+    def alike(a: HtmlElement, b: HtmlElement, share: float = 0.5) -> bool:
+        # Either way of seeing the shape: a wrapper added around one post's parts, or posts
+        # that are all wrappers alike (Reddit's nested <div>s).
+        return _similar(plain[a], plain[b], share) or _similar(deep[a], deep[b], share)
+
+    main = max(authored, key=lambda m: sum(sizes.own(o) for o in authored if alike(m, o)))
+    posts = [m for m in authored if alike(main, m)]
     typical = sorted(sizes.own(m) for m in posts)[len(posts) // 2]
 
     def remark(member: HtmlElement) -> bool:
-        kind = [o for o in authored if o not in posts and _similar(shapes[member], shapes[o])]
+        kind = [o for o in authored if o not in posts and alike(member, o)]
         return max(sizes.own(o) for o in kind) * 4 < typical
 
     kept = [m for m in authored if m in posts or not remark(m)]
@@ -525,7 +551,7 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
     kind = max(set(kinds), key=kinds.count) if kinds else None
     numbered = kind is not None and kinds.count(kind) * 2 > len(kept)
     return [m for m in members if m in kept or (numbered and _id_kind(m) == kind)
-            or sum(1 for o in kept if _similar(shapes[m], shapes[o], 0.7)) * 2 > len(kept)]
+            or sum(1 for o in kept if alike(m, o, 0.7)) * 2 > len(kept)]
 
 
 _POST_ID = re.compile(r"^([A-Za-z]+[-_]?)(?=[\w-]*\d)[\w-]+$")

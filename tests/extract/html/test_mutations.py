@@ -387,7 +387,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     # random class names: the RealSelf and Stack Exchange adapters read class names
     ('realself-made-question-angularjs', 'classes', None): "an unassigned_text warning is added (everything else holds): the sort control ('Sort by:', 'Most helpful', 'Newest'), hidden by its class, now stands between the answers heading and the first answer",
     # extra wrapper <div>s: the page-structure reader
-    ('baiduzhidao_1247295277789522099_magichtml', 'wrappers', None): "answers 4 -> 2: answers[1] keeps its author 莫九牧 but takes the 4th answer's body (宏盛宏盛99's); the 3rd and 4th answers are gone",
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
     # author block parts in reverse order
     # related-question <aside> and comment list after every post
