@@ -300,9 +300,14 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
     link_set = set(links)
     for group in groups:
         texts = [sizes.own(m) for m in group.members]
-        posts = sum(1 for t, m in zip(texts, group.members) if t >= _MIN_OWN_TEXT and not _names_only(m, t, link_set))
-        if posts < 2 or sum(texts) < _MIN_LIST_TEXT or max(texts) < _MIN_POST_TEXT or not _alike(group.members) or _link_list(group.members, links):
+        candidates = [m for t, m in zip(texts, group.members) if t >= _MIN_OWN_TEXT and not _names_only(m, t, link_set)]
+        if len(candidates) < 2 or sum(texts) < _MIN_LIST_TEXT or max(texts) < _MIN_POST_TEXT:
             continue
+        if not _alike(group.members) or _link_list(group.members, links):
+            continue
+        # Remarks between posts ("Nice post! - reader42", authored but far shorter) do not count.
+        kept = set(_posts_only(candidates, link_set, sizes))
+        posts = len(candidates) - sum(1 for m in candidates if m not in kept and any(contains(m, a) for a in links))
         # Posts written in paragraphs outrank one-line remarks (the comments under a question).
         prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)
         scored.append((prose, posts, sum(texts), group))
@@ -411,9 +416,11 @@ def _only_wraps(member: HtmlElement, inner: _Group, sizes: TextSizes) -> bool:
     return inside >= 0.85 * sizes.own(member)
 
 
-def _alike_posts(members: list[HtmlElement], links: list[HtmlElement]) -> bool:
-    """Two or more members with authors, shaped alike: a list of posts, not one post's parts."""
-    authored = [_shape(m, through_wrappers=True) for m in members if any(contains(m, a) for a in links)]
+def _alike_posts(members: list[HtmlElement], links: list[HtmlElement], sizes: TextSizes) -> bool:
+    """Two or more members with authors, shaped alike: a list of posts, not one post's parts
+    (remarks between the posts, authored but far shorter, aside)."""
+    posts = _posts_only(members, set(links), sizes)
+    authored = [_shape(m, through_wrappers=True) for m in posts if any(contains(m, a) for a in links)]
     return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
 
 
@@ -435,7 +442,7 @@ def _flatten(group: _Group, others: list[_Group], links: list[HtmlElement], size
         inner = next((g for g in others if g is not group and (g.parent is member or contains(member, g.parent))), None)
         alike = sum(1 for j, shape in enumerate(shapes) if j != i and _similar(shapes[i], shape))
         if (inner is not None and alike * 2 < len(shapes) - 1 and not (main and _similar(shapes[i], main))
-                and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links)):
+                and _only_wraps(member, inner, sizes) and _alike_posts(inner.members, links, sizes)):
             members.extend(_flatten(inner, others, links, sizes).members)
         else:
             members.append(member)
@@ -538,7 +545,10 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
         # that are all wrappers alike (Reddit's nested <div>s).
         return _similar(plain[a], plain[b], share) or _similar(deep[a], deep[b], share)
 
-    main = max(authored, key=lambda m: sum(sizes.own(o) for o in authored if alike(m, o)))
+    # The posts are a kind that repeats: one long post of its own shape (a best answer that
+    # holds a comment list) does not make the repeated answers look short.
+    repeated = [m for m in authored if sum(1 for o in authored if alike(m, o)) >= 2] or authored
+    main = max(repeated, key=lambda m: sum(sizes.own(o) for o in authored if alike(m, o)))
     posts = [m for m in authored if alike(main, m)]
     typical = sorted(sizes.own(m) for m in posts)[len(posts) // 2]
 

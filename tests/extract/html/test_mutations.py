@@ -392,7 +392,6 @@ KNOWN: dict[tuple[str, str, int | None], str] = {
     # related-question <aside> and comment list after every post
     ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
     ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
-    ('baiduzhidao_1247295277789522099_magichtml', 'inserted-lists', None): "answers 4 -> 6: the first answer (by 青灯教育笔记) becomes the question (question.author None -> 青灯教育笔记, question.body None -> its text), each inserted comment ('Jan 24 2020' by 'reader42') is an answer",
 }
 
 
