@@ -1,10 +1,11 @@
 """The transport's ceiling: GET a list of URLs with N in flight and do nothing with the bodies.
 
-    python benchmarks/fetch_only.py BASE_URL PATHS_FILE --client httpx|aiohttp|scraper [--concurrency 16]
+    python benchmarks/fetch_only.py BASE_URL PATHS_FILE --client CLIENT [--concurrency 16]
 
-``httpx`` is a bare ``httpx.AsyncClient`` (what our fetcher is built on), ``scraper`` is our whole
-``HttpFetcher`` (throttle, robots off, redirects, bounded body reading), ``aiohttp`` is
-``aiohttp.ClientSession`` for comparison.  Prints one JSON line: pages, seconds, peak RSS.
+``httpx`` is a bare ``httpx.AsyncClient`` (what our fetcher is built on), ``httpx-aiohttp`` the same
+over the httpx-aiohttp package's transport, ``scraper`` is our whole ``HttpFetcher`` (throttle,
+robots off, redirects, bounded body reading) on httpcore, ``scraper-aiohttp`` the same with
+``HTTP_TRANSPORT=aiohttp`` (scraper/fetch/aio.py), ``aiohttp`` is ``aiohttp.ClientSession`` for comparison.  Prints one JSON line: pages, seconds, peak RSS.
 Run by run.py to show how much of a crawl's time is the HTTP client alone.
 """
 
@@ -56,12 +57,32 @@ async def with_aiohttp(urls: list[str], concurrency: int) -> int:
     return done
 
 
-async def with_scraper(urls: list[str], concurrency: int) -> int:
+async def with_httpx_aiohttp(urls: list[str], concurrency: int) -> int:
+    """httpx over the ``httpx-aiohttp`` package's transport (pip install httpx-aiohttp)."""
+    import httpx
+    from httpx_aiohttp import AiohttpTransport
+
+    done = 0
+    queue = iter(urls)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits, trust_env=False), trust_env=False) as client:
+        async def worker() -> None:
+            nonlocal done
+            for url in queue:
+                response = await client.get(url)
+                if response.status_code == 200 and response.content:
+                    done += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done
+
+
+async def with_scraper(urls: list[str], concurrency: int, transport: str = "httpcore") -> int:
     from scraper.fetch.http import HttpFetcher
     from scraper.settings import Settings
 
     settings = Settings.build({"ROBOTSTXT_OBEY": False, "DOWNLOAD_DELAY": 0.0, "CONCURRENT_REQUESTS": concurrency,
-                               "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency})
+                               "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency, "HTTP_TRANSPORT": transport})
     done = 0
     queue = iter(urls)
     async with HttpFetcher(settings) as fetcher:
@@ -76,7 +97,13 @@ async def with_scraper(urls: list[str], concurrency: int) -> int:
     return done
 
 
-CLIENTS = {"httpx": with_httpx, "aiohttp": with_aiohttp, "scraper": with_scraper}
+async def with_scraper_aiohttp(urls: list[str], concurrency: int) -> int:
+    """Our HttpFetcher with HTTP_TRANSPORT=aiohttp (scraper/fetch/aio.py)."""
+    return await with_scraper(urls, concurrency, "aiohttp")
+
+
+CLIENTS = {"httpx": with_httpx, "httpx-aiohttp": with_httpx_aiohttp, "aiohttp": with_aiohttp, "scraper": with_scraper,
+           "scraper-aiohttp": with_scraper_aiohttp}
 
 
 def main() -> None:

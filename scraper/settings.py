@@ -16,7 +16,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -63,6 +63,10 @@ class Settings(BaseModel):
     DOWNLOAD_MAXSIZE: int = Field(DEFAULT_DOWNLOAD_MAXSIZE, ge=1024)
     """Largest body accepted, after decompression (so a gzip bomb stops here too)."""
     HTTP2_ENABLED: bool = False
+    """Offer HTTP/2 (needs ``pip install 'qa-scraper[http2]'``); HTTP/2 goes through httpcore whatever HTTP_TRANSPORT says."""
+    HTTP_TRANSPORT: Literal["httpcore", "aiohttp"] = "httpcore"
+    """What carries the bytes under httpx: ``httpcore`` (httpx's own) or ``aiohttp`` (its C parser is
+    several times faster; the address guard is then aiohttp's resolver, see :mod:`scraper.fetch.aio`)."""
     HTTP_PROXY: str | None = None
     COOKIES_ENABLED: bool = True
     """Keep the cookies hosts set and send them back to the same host, as Scrapy does (off: no cookie is

@@ -61,7 +61,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from scraper.errors import DecompressionError
+from scraper.errors import DecompressionError, SettingsError
 from scraper.fetch.botwall import WALL_STATUSES, detect_bot_wall, is_login_redirect, wall_detail
 from scraper.fetch.cookies import CookieStore, NoCookies
 from scraper.fetch.decompress import GZIP_MAGIC, Decompressor
@@ -491,6 +491,12 @@ class HttpFetcher:
         elif settings.HTTP_PROXY:
             # The proxy resolves the target, so only the name check on redirects applies.
             proxy = settings.HTTP_PROXY
+        elif settings.HTTP_TRANSPORT == "aiohttp" and not http2:
+            if importlib.util.find_spec("aiohttp") is None:
+                raise SettingsError("HTTP_TRANSPORT=aiohttp needs aiohttp: pip install 'qa-scraper[aiohttp]'")
+            from scraper.fetch.aio import AiohttpTransport  # aiohttp is imported only when chosen
+
+            transport = AiohttpTransport(limits=limits)
         else:
             transport = GuardedTransport(http2=http2, limits=limits)
         return httpx.AsyncClient(
