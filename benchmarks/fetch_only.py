@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 
-async def with_httpx(urls: list[str], concurrency: int) -> int:
+async def with_httpx(urls: list[str], concurrency: int, transport: object | None = None) -> int:
     import httpx
 
     done = 0
     queue = iter(urls)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+    async with httpx.AsyncClient(limits=limits, trust_env=False, transport=transport) as client:  # type: ignore[arg-type]
         async def worker() -> None:
             nonlocal done
             for url in queue:
@@ -62,19 +62,8 @@ async def with_httpx_aiohttp(urls: list[str], concurrency: int) -> int:
     import httpx
     from httpx_aiohttp import AiohttpTransport
 
-    done = 0
-    queue = iter(urls)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits, trust_env=False), trust_env=False) as client:
-        async def worker() -> None:
-            nonlocal done
-            for url in queue:
-                response = await client.get(url)
-                if response.status_code == 200 and response.content:
-                    done += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done
+    return await with_httpx(urls, concurrency, AiohttpTransport(limits=limits, trust_env=False))
 
 
 async def with_scraper(urls: list[str], concurrency: int, transport: str = "httpcore") -> int:
