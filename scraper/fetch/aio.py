@@ -58,7 +58,10 @@ class GuardedResolver(AbstractResolver):
         self._allow_private = allow_private
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        addresses = await _resolve.resolve(host, port)  # the module's function: tests replace it
+        try:
+            addresses = await _resolve.resolve(host, port)  # the module's function: tests replace it
+        except OSError as exc:  # socket.gaierror: no such name, no network
+            raise OSError(f"cannot resolve {host}: {exc.strerror or exc}") from exc
         if not addresses:
             raise OSError(f"{host} resolves to no IPv4 or IPv6 address")
         if not self._allow_private:
@@ -86,6 +89,22 @@ def _check_literal(host: str, port: int) -> None:
     why = blocked_reason(address)
     if why is not None:
         raise BlockedAddressError(host, port, [(address, why)])
+
+
+class _Dropped(aiohttp.ClientConnectionError):
+    """The connection dropped before a response: raised instead of aiohttp's own errors so that
+    aiohttp does not retry the request by itself (the fetcher counts and spaces every attempt)."""
+
+
+async def _no_retry(request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
+    # aiohttp retries an idempotent request once on ClientOSError or ServerDisconnectedError, with no
+    # switch for it (aio-libs/aiohttp#10790); a middleware is public API, and what it raises is not retried.
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # not retried by aiohttp, and the fetcher tells it apart (it may park the host)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _Dropped(str(exc) or type(exc).__name__) from exc
 
 
 async def _headers_sent(session: aiohttp.ClientSession, context: SimpleNamespace, params: Any) -> None:
@@ -137,7 +156,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             session = self._sessions[allow_private] = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
                 skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"), timeout=aiohttp.ClientTimeout(total=None),
-                trace_configs=[self._traces],
+                trace_configs=[self._traces], middlewares=(_no_retry,),
                 # As tolerant as h11 (httpcore's parser): a page may set hundreds of cookies.
                 max_headers=_MAX_HEADERS, max_field_size=_MAX_HEADER_BYTES, max_line_size=_MAX_HEADER_BYTES,
             )
@@ -157,6 +176,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False, compress=None, trace_request_ctx={"trace": trace},
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout.get("connect"), sock_read=timeout.get("read")),
             )
+        except aiohttp.ClientConnectorDNSError as exc:
+            raise httpx.ConnectError(str(exc.os_error), request=request) from exc
         except aiohttp.ClientConnectorError as exc:
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from exc
         except aiohttp.ConnectionTimeoutError as exc:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 import scraper.fetch.resolve as resolve_module
 from scraper.errors import BlockedAddressError
-from scraper.fetch.aio import AiohttpTransport
+from scraper.fetch.aio import AiohttpTransport, GuardedResolver
 from scraper.fetch.http import HttpFetcher
 from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION
 from scraper.fetch.result import FetchResult
@@ -138,3 +138,22 @@ def test_the_transport_is_chosen_by_the_setting() -> None:
     assert quick_settings(HTTP_TRANSPORT="aiohttp").HTTP_TRANSPORT == "aiohttp"
     with pytest.raises(Exception, match="HTTP_TRANSPORT"):
         quick_settings(HTTP_TRANSPORT="curl")
+
+
+def test_the_resolver_hands_aiohttp_exactly_the_addresses_it_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return {"public.example": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+                "mixed.example": ["93.184.215.14", "10.0.0.7"]}[host]
+
+    monkeypatch.setattr(resolve_module, "resolve", resolve)
+
+    async def main() -> None:
+        results = await GuardedResolver().resolve("public.example", 443)
+        assert [(r["host"], r["hostname"], r["port"], r["family"]) for r in results] == [
+            ("93.184.215.14", "public.example", 443, socket.AF_INET),
+            ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", "public.example", 443, socket.AF_INET6)]
+        with pytest.raises(BlockedAddressError, match="10.0.0.7"):  # one private address among public ones is enough
+            await GuardedResolver().resolve("mixed.example", 80)
+        assert len(await GuardedResolver(allow_private=True).resolve("mixed.example", 80)) == 2
+
+    asyncio.run(main())

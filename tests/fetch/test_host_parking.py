@@ -93,21 +93,28 @@ def test_a_dead_host_is_parked_after_n_connection_failures(caplog: pytest.LogCap
     assert len(warnings) == 1
 
 
-def test_connection_attempts_stop_after_n_as_the_server_sees_them(hang_up) -> None:  # type: ignore[no-untyped-def]
+TRANSPORTS = pytest.mark.parametrize("transport", ["httpcore", "aiohttp"])
+
+
+@TRANSPORTS
+def test_connection_attempts_stop_after_n_as_the_server_sees_them(hang_up, transport: str) -> None:  # type: ignore[no-untyped-def]
+    # aiohttp would retry each dropped request once by itself: the transport stops that, so the
+    # server sees one connection per attempt on both.
     server = hang_up()
     urls = [f"http://127.0.0.1:{server.port}/q/{i}" for i in range(URLS)]
-    results, _ = fetch_many(urls, RETRY_TIMES=0)
+    results, _ = fetch_many(urls, RETRY_TIMES=0, HTTP_TRANSPORT=transport)
     assert server.accepted == 6  # 5 pages, then robots.txt asked whether the host answers at all
     assert server.requests[-1].startswith(b"GET /robots.txt ")
     assert Counter(r.failure for r in results) == {"connection_error": 5, "host_parked": URLS - 5}
     assert all(r.attempts == 0 for r in results if r.failure == "host_parked")
 
 
-def test_any_response_resets_the_count(hang_up) -> None:  # type: ignore[no-untyped-def]
+@TRANSPORTS
+def test_any_response_resets_the_count(hang_up, transport: str) -> None:  # type: ignore[no-untyped-def]
     # 4 failures, a page, 4 failures, a page: never 5 in a row, so never parked.
     server = hang_up(answers={5, 10})
     urls = [f"http://127.0.0.1:{server.port}/q/{i}" for i in range(10)]
-    results, parked = fetch_many(urls, together=False, RETRY_TIMES=0)
+    results, parked = fetch_many(urls, together=False, RETRY_TIMES=0, HTTP_TRANSPORT=transport)
     assert parked == {}
     assert server.accepted == 10
     assert [r.ok for r in results] == [False] * 4 + [True] + [False] * 4 + [True]
