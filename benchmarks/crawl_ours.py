@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--site", default="realself", help="site adapter for every page (default realself; 'auto': by URL/content)")
     parser.add_argument("--extract-workers", type=int, default=0,
                         help="EXTRACT_WORKERS: 0 = one worker process per core (the default), 1 = in the crawl process")
+    parser.add_argument("--transport", choices=("httpcore", "aiohttp"), default="httpcore", help="HTTP_TRANSPORT")
     args = parser.parse_args()
 
     import scraper
@@ -60,6 +61,7 @@ def main() -> None:
         "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
         "LOG_INTERVAL": 3600.0,
         "EXTRACT_WORKERS": args.extract_workers,
+        "HTTP_TRANSPORT": args.transport,
     }
     stats: list = []
     site = None if args.site == "auto" else args.site
