@@ -23,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import idna
@@ -47,8 +48,18 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     """The canonical form of an http(s) URL, resolved against ``base``; None when it is not one."""
     if not isinstance(url, str):  # untyped callers pass JSON values (None, numbers)
         return None  # type: ignore[unreachable]  # reachable from untyped callers, see above
+    url = url.strip()
     try:
-        absolute = urljoin(base, url.strip()) if base else url.strip()
+        fast = _fast(url, base)
+    except ValueError:
+        return None
+    return _normalize(url, base) if isinstance(fast, _Slow) else fast
+
+
+def _normalize(url: str, base: str | None) -> str | None:
+    """The general path: urllib joins and splits, then each part is normalised."""
+    try:
+        absolute = urljoin(base, url) if base else url
         parts = urlsplit(absolute)
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
@@ -61,6 +72,68 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
     path = _remove_dot_segments(_normalize_percent(parts.path or "/", _PATH_SAFE))
     query = _normalize_percent(parts.query, _QUERY_SAFE)
     return urlunsplit((scheme, netloc, path or "/", query, ""))
+
+
+class _Slow:
+    """What :func:`_fast` returns for a URL it leaves to the general path."""
+
+
+_SLOW = _Slow()
+# Characters urllib removes or browsers read as "/" (then the general path decides).
+_ODD = re.compile(r"[\\\t\r\n]")
+_CLEAN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/\[\]]*")
+_CLEAN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/\[\]?]*")
+
+
+def _fast(url: str, base: str | None) -> str | _Slow | None:
+    """The common case at a fraction of the cost (a page's links are mostly ``/path`` or ``https://...``):
+    the URL as :func:`_normalize` gives it, or ``_SLOW``.  ``tests/fetch/test_urls.py`` checks the two
+    agree on every link of the saved pages."""
+    if url.startswith(("http://", "https://")):
+        absolute = url
+    elif base and url.startswith("/") and not url.startswith("//"):
+        origin = _origin(base)
+        if origin is None:
+            return _SLOW
+        absolute = origin + url
+    else:
+        return _SLOW
+    if _ODD.search(absolute):
+        return _SLOW
+    scheme, rest = absolute.split("://", 1)
+    rest = rest.split("#", 1)[0]
+    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    if not cut:
+        return _SLOW  # "http:///x": urljoin reads it as relative to the base
+    netloc = _netloc(rest[:cut], scheme)
+    if netloc is None:
+        return None
+    path, _, query = rest[cut:].partition("?")
+    if not path:
+        path = "/"
+    elif not (_CLEAN_PATH.fullmatch(path) and "/." not in path):
+        path = _remove_dot_segments(_normalize_percent(path, _PATH_SAFE)) or "/"
+    if query and not _CLEAN_QUERY.fullmatch(query):
+        query = _normalize_percent(query, _QUERY_SAFE)
+    return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
+
+
+@lru_cache(maxsize=256)
+def _origin(base: str) -> str | None:
+    """``scheme://netloc`` of a base URL, as urljoin would keep them for a root-relative link."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@lru_cache(maxsize=1024)
+def _netloc(netloc: str, scheme: str) -> str | None:
+    """A netloc normalised once per crawl, not once per link (raises ValueError for a bad port)."""
+    return _normalize_netloc(urlsplit(f"{scheme}://{netloc}"), scheme)
 
 
 def host_key(url: str) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import lxml.html
 import pytest
 
+from scraper.fetch import urls
 from scraper.fetch.urls import host_key, is_private_host, normalize_url
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -79,3 +84,42 @@ def test_private_hosts(host: str) -> None:
 @pytest.mark.parametrize("host", ["example.com", "8.8.8.8", "2606:4700::1111", "face.cafe", "localhost.example.com", "10.example"])
 def test_public_hosts(host: str) -> None:
     assert not is_private_host(host)
+
+
+# --- the fast path for common links (issue 15: link normalisation cost 7 ms a page) -------------------
+
+_TRICKY = [
+    "/a/../b", "/./x", "/a/b/..", "/%7Euser/%2f?q=%7e&x=%zz", "/caf\u00e9?q=\u00fc", "/x?", "/x#frag", "/x?y#z", "/a b",
+    "/x;p=1", "//other.example/x", "/\\evil", "/x\ty", "https://EXAMPLE.com:443/A", "http://example.com:80", "http://h:99999/",
+    "http://[::1]:8080/x", "http://user:p%40ss@h.example/x", "https://h.example?q", "http:///nohost", "https://xn--caf-dma.example/",
+    "https://b\u00fccher.example/x", "http://h.example/%41%2F", "/..", "/.hidden/x", "http://h.example/a/./b/../c?d=.&e=..",
+]
+
+
+def _saved_hrefs() -> list[tuple[str, str]]:
+    """Every link of the saved real pages (tests/fixtures/*/NAME/page.html), with the page's URL as base."""
+    pages = []
+    for page in sorted((ROOT / "tests" / "fixtures").glob("*/*/page.html")):
+        facts = next((page.parent / name for name in ("expected.json", "facts.json") if (page.parent / name).is_file()), None)
+        url = (json.loads(facts.read_text(encoding="utf-8")).get("url") if facts else None) or "https://example.com/q/1"
+        root = lxml.html.fromstring(page.read_bytes())
+        pages += [(a.get("href"), url) for a in root.iter("a") if a.get("href")]
+    return pages
+
+
+def _fast_or_error(href: str, base: str) -> object:
+    try:
+        return urls._fast(href, base)
+    except ValueError:  # a bad port: normalize_url gives None, as the general path does
+        return None
+
+
+def test_the_fast_path_gives_what_the_general_path_gives_on_every_saved_link() -> None:
+    links = _saved_hrefs() + [(href, base) for href in _TRICKY for base in ("https://www.example.com/q/1?a=b", "http://Example.com:8080/x/")]
+    assert len(links) > 3000
+    fast = 0
+    for href, base in links:
+        expected = urls._normalize(href.strip(), base)
+        assert normalize_url(href, base) == expected, (href, base)
+        fast += _fast_or_error(href.strip(), base) is not urls._SLOW
+    assert fast > len(links) * 0.6, "most links take the fast path"
