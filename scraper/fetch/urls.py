@@ -91,15 +91,18 @@ def _fast(url: str, base: str | None) -> str | _Slow | None:
     agree on every link of the saved pages."""
     if url.startswith(("http://", "https://")):
         absolute = url
-    elif base and url.startswith("/") and not url.startswith("//"):
-        origin = _origin(base)
-        if origin is None:
-            return _SLOW
-        absolute = origin + url
+    elif not base or not url or url.startswith(("//", "?", "#")) or ":" in url.split("/", 1)[0]:
+        return _SLOW  # no base, the base itself, another host, a query or fragment of the base, a scheme
     else:
-        return _SLOW
-    if _ODD.search(absolute):
-        return _SLOW
+        found = _origin(base)
+        if found is None:
+            return _SLOW
+        origin, directory = found
+        if "//" in directory and not url.startswith("/"):
+            return _SLOW  # urljoin drops the empty segments of a path it resolves
+        absolute = origin + url if url.startswith("/") else origin + directory + url  # RFC 3986 5.2.3
+    if _ODD.search(absolute) or ";" in absolute:
+        return _SLOW  # (";": urljoin's parser splits path parameters off)
     scheme, rest = absolute.split("://", 1)
     rest = rest.split("#", 1)[0]
     cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
@@ -109,6 +112,8 @@ def _fast(url: str, base: str | None) -> str | _Slow | None:
     if netloc is None:
         return None
     path, _, query = rest[cut:].partition("?")
+    if "//" in path:
+        return _SLOW  # urljoin drops a path's empty segments
     if not path:
         path = "/"
     elif not (_CLEAN_PATH.fullmatch(path) and "/." not in path):
@@ -119,15 +124,16 @@ def _fast(url: str, base: str | None) -> str | _Slow | None:
 
 
 @lru_cache(maxsize=256)
-def _origin(base: str) -> str | None:
-    """``scheme://netloc`` of a base URL, as urljoin would keep them for a root-relative link."""
+def _origin(base: str) -> tuple[str, str] | None:
+    """``scheme://netloc`` of a base URL, as urljoin keeps them, and the base path's directory (up to
+    its last "/"), which a path-relative link is merged with."""
     try:
         parts = urlsplit(base)
     except ValueError:
         return None
     if parts.scheme not in DEFAULT_PORTS or not parts.netloc:
         return None
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}", parts.path[: parts.path.rfind("/") + 1] or "/"
 
 
 @lru_cache(maxsize=1024)

@@ -6,6 +6,8 @@ import json
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scraper.fetch import urls
 from scraper.fetch.urls import host_key, is_private_host, normalize_url
@@ -93,6 +95,8 @@ _TRICKY = [
     "/x;p=1", "//other.example/x", "/\\evil", "/x\ty", "https://EXAMPLE.com:443/A", "http://example.com:80", "http://h:99999/",
     "http://[::1]:8080/x", "http://user:p%40ss@h.example/x", "https://h.example?q", "http:///nohost", "https://xn--caf-dma.example/",
     "https://b\u00fccher.example/x", "http://h.example/%41%2F", "/..", "/.hidden/x", "http://h.example/a/./b/../c?d=.&e=..",
+    "../home", "page-2", "./x?y", "a/../../../b", "..", ".", "x:y", "", "?q", "#f", "a//b", "mailto:me@example.com", "q/%7e%zz",
+    "javascript:void(0)", "tel:+1", "./", "../", "caf\u00e9/x", "a?b/../c",
 ]
 
 
@@ -115,7 +119,8 @@ def _fast_or_error(href: str, base: str) -> object:
 
 
 def test_the_fast_path_gives_what_the_general_path_gives_on_every_saved_link() -> None:
-    links = _saved_hrefs() + [(href, base) for href in _TRICKY for base in ("https://www.example.com/q/1?a=b", "http://Example.com:8080/x/")]
+    bases = ("https://www.example.com/q/1?a=b", "http://Example.com:8080/x/", "https://example.com", "https://example.com/a/b/c")
+    links = _saved_hrefs() + [(href, base) for href in _TRICKY for base in bases]
     assert len(links) > 3000
     fast = 0
     for href, base in links:
@@ -123,3 +128,11 @@ def test_the_fast_path_gives_what_the_general_path_gives_on_every_saved_link() -
         assert normalize_url(href, base) == expected, (href, base)
         fast += _fast_or_error(href.strip(), base) is not urls._SLOW
     assert fast > len(links) * 0.6, "most links take the fast path"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(href=st.lists(st.sampled_from(["a", "b", "/", ".", "..", "?", "#", "%", "%2e", "%7E", ":", "=", "&", " ", "\u00e9", "http://", "h.example",
+                                     "https://", "//", ";", "@", "~", "[", "]", "\\"]), max_size=8).map("".join),
+       base=st.sampled_from(["https://www.example.com/q/1?a=b", "http://Example.com:8080/x/", "https://example.com", "http://h/a//b/c"]))
+def test_the_fast_path_agrees_on_made_up_links(href: str, base: str) -> None:
+    assert normalize_url(href, base) == urls._normalize(href.strip(), base)
