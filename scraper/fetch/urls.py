@@ -116,8 +116,11 @@ def _fast(url: str, base: str | None) -> str | _Slow | None:
         return _SLOW  # urljoin drops a path's empty segments
     if not path:
         path = "/"
-    elif not (_CLEAN_PATH.fullmatch(path) and "/." not in path):
-        path = _remove_dot_segments(_normalize_percent(path, _PATH_SAFE)) or "/"
+    else:
+        if not _CLEAN_PATH.fullmatch(path):
+            path = _normalize_percent(path, _PATH_SAFE)
+        if "/." in path:
+            path = _remove_dot_segments(path) or "/"
     if query and not _CLEAN_QUERY.fullmatch(query):
         query = _normalize_percent(query, _QUERY_SAFE)
     return f"{scheme}://{netloc}{path}?{query}" if query else f"{scheme}://{netloc}{path}"
@@ -144,7 +147,21 @@ def _netloc(netloc: str, scheme: str) -> str | None:
 
 def host_key(url: str) -> str:
     """``host:port`` of a URL (default port filled in): the unit of politeness."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if sep and not _ODD.search(url):
+        cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+        return _host_key_of(scheme, rest[:cut])  # once per host, not once per URL
+    return _host_key(url)
+
+
+@lru_cache(maxsize=1024)
+def _host_key_of(scheme: str, netloc: str) -> str:
+    return _host_key(f"{scheme}://{netloc}/")
+
+
+def _host_key(url: str) -> str:
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import lxml.html
 import pytest
@@ -126,6 +127,8 @@ def test_the_fast_path_gives_what_the_general_path_gives_on_every_saved_link() -
     for href, base in links:
         expected = urls._normalize(href.strip(), base)
         assert normalize_url(href, base) == expected, (href, base)
+        for url in (expected, href) if expected else (href,):
+            assert host_key(url) == urls._host_key(url.strip()), url  # the per-host cache gives what urlsplit gives
         fast += _fast_or_error(href.strip(), base) is not urls._SLOW
     assert fast > len(links) * 0.6, "most links take the fast path"
 
@@ -136,3 +139,11 @@ def test_the_fast_path_gives_what_the_general_path_gives_on_every_saved_link() -
        base=st.sampled_from(["https://www.example.com/q/1?a=b", "http://Example.com:8080/x/", "https://example.com", "http://h/a//b/c"]))
 def test_the_fast_path_agrees_on_made_up_links(href: str, base: str) -> None:
     assert normalize_url(href, base) == urls._normalize(href.strip(), base)
+    assert _outcome(host_key, href) == _outcome(urls._host_key, href.strip())
+
+
+def _outcome(function: Callable[[str], str], url: str) -> str:
+    try:
+        return function(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": raised the same way by both
+        return f"ValueError: {exc}"
