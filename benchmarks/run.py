@@ -5,11 +5,12 @@
 
 Prints tables; the LAST line is machine-readable:
 
-    crawl_vs_scrapy=X rss_vs_scrapy=Y extract_vs_lxml=Z
+    crawl_vs_scrapy=X rss_vs_scrapy=Y extract_vs_lxml=Z fetch_vs_aiohttp=F text_pages_per_s=T
 
 X = our pages/s over Scrapy's (the headline crawl: 10k question pages, 1k with --quick);
 Y = our peak RSS over Scrapy's (same crawl); Z = our extraction time per HTML page over a bare
-``lxml.html.fromstring`` of the same bytes (``tests/fixtures/html/*/page.html``).  Every figure is
+``lxml.html.fromstring`` of the same bytes (``tests/fixtures/html/*/page.html``); F = our fetcher's
+pages/s alone (default HTTP_TRANSPORT) over bare aiohttp's; T = text renders extracted per second, one core.  Every figure is
 a ratio of two measurements taken side by side in this run, on this machine.  Nothing here asserts
 on time: these are measurements, never tests.
 
@@ -300,7 +301,11 @@ def main() -> None:
                 paths_file = workdir / "paths.txt"
                 paths_file.write_text("\n".join(site_paths(headline)) + "\n")
                 if not args.no_extras:
-                    clients = ["httpx", "scraper"] + (["aiohttp"] if importlib.util.find_spec("aiohttp") else [])
+                    clients = ["httpx", "scraper"]
+                    if importlib.util.find_spec("aiohttp"):
+                        clients += ["scraper-aiohttp", "aiohttp"]
+                    if importlib.util.find_spec("httpx_aiohttp"):
+                        clients.insert(1, "httpx-aiohttp")
                     for client in clients:  # also warms the server and the page cache
                         log(f"fetch only, {url_count(headline):,} URLs with {client} ...")
                         fetch_only.append(run_fetch_only(client, server.base, paths_file, crawl_cpu, workdir, args.concurrency))
@@ -415,7 +420,10 @@ def print_report(results: dict[str, Any], ext: dict[str, Any] | None, crawls: li
     if ext:
         html = ext["speed"]["html"]
         z = html["lxml"]["pages_per_second"] / html["ours"]["pages_per_second"]
-    print(f"crawl_vs_scrapy={x:.2f} rss_vs_scrapy={y:.2f} extract_vs_lxml={z:.2f}")
+    fetched = {f["client"]: f["pages_per_second"] for f in fetch_only}
+    f = fetched["scraper"] / fetched["aiohttp"] if "scraper" in fetched and fetched.get("aiohttp") else nan  # the default transport
+    t = ext["speed"]["text"]["ours"]["pages_per_second"] if ext else nan
+    print(f"crawl_vs_scrapy={x:.2f} rss_vs_scrapy={y:.2f} extract_vs_lxml={z:.2f} fetch_vs_aiohttp={f:.2f} text_pages_per_s={t:.0f}")
 
 
 if __name__ == "__main__":
