@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import itertools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal, TypeGuard
 
@@ -42,6 +43,8 @@ _TOPIC_LINE = re.compile(r"(?:posted|asked|filed)\s+in\s*[\u00b7:|\-\u2013]?\s*(
 # Widgets that are about votes/helpfulness mark where an answer starts even
 # when their text differs from the first widget's.
 _VOTE_WIDGET = re.compile(r"vote|helpful|\blikes?\b|score|\bthanks?\b", re.I)
+# A sort control over the answers ("Sort by:", "Most helpful", "Newest") is no answer's widget.
+_SORT_CONTROL = re.compile(r"(?:sort(?:ed)? by:?|(?:most helpful|most recent|most votes|newest|oldest)(?: first)?)", re.I)
 _TERMINAL = re.compile(r"[.!?)\"'\u2019\u201d\u2026:]$")
 
 
@@ -152,10 +155,15 @@ def _anchor_starts(region: list[_Item], vocabulary: SpecialtyVocabulary) -> list
                 runs.append([i])
     if not runs:
         return []
-    first = signatures[runs[0][0]]
+    # The answers' widget is the one that repeats (a sort control before the first answer shows once);
+    # among widgets seen as often, the first.
+    counts = Counter(signatures.values())
+    first = max((signatures[run[0]] for run in runs), key=lambda signature: counts[signature])
 
     def is_anchor(i: int) -> bool:
         signature = signatures[i]
+        if _SORT_CONTROL.fullmatch(signature):
+            return False
         return signature == first or _VOTE_WIDGET.search(signature) is not None
 
     def after_headline(run: list[int]) -> bool:

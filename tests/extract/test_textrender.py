@@ -67,6 +67,16 @@ def test_question_without_body() -> None:
     assert record.answer_count == 5 and len(record.answers) == 5
 
 
+def test_a_sort_control_before_the_first_answer_is_no_answer() -> None:
+    # What a page shows when the class that hid its sort control is gone (a redesign): "Most
+    # helpful" is a sort option, not a helpful-vote widget.
+    sorted_text = SEED_TEXT.replace("Doctor Answers 5\n", "Doctor Answers 5\n\nSort by:\n\nMost helpful\nNewest\n", 1)
+    assert sorted_text != SEED_TEXT
+    record = scraper.extract(sorted_text)
+    assert record.model_dump(exclude={"source"}) == scraper.extract(SEED_TEXT).model_dump(exclude={"source"})
+    assert len(record.answers) == 5 and record.warnings == []
+
+
 def test_stated_count_larger_than_answers_shown_warns() -> None:
     record = scraper.extract(SEED_TEXT.replace("Doctor Answers 5", "Doctor Answers 9"))
     assert record.answer_count == 9 and len(record.answers) == 5

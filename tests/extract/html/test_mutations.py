@@ -385,7 +385,6 @@ def _original(page: Page) -> tuple[bytes, PageRecord]:
 # (page, mutation, seed) -> what changes in the record.  Seed None: every seed of the mutation fails.
 KNOWN: dict[tuple[str, str, int | None], str] = {
     # random class names: the RealSelf and Stack Exchange adapters read class names
-    ('realself-made-question-angularjs', 'classes', None): "an unassigned_text warning is added (everything else holds): the sort control ('Sort by:', 'Most helpful', 'Newest'), hidden by its class, now stands between the answers heading and the first answer",
     # extra wrapper <div>s: the page-structure reader
     # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
     # author block parts in reverse order
