@@ -43,6 +43,8 @@ _TOPIC_LINE = re.compile(r"(?:posted|asked|filed)\s+in\s*[\u00b7:|\-\u2013]?\s*(
 # Widgets that are about votes/helpfulness mark where an answer starts even
 # when their text differs from the first widget's.
 _VOTE_WIDGET = re.compile(r"vote|helpful|\blikes?\b|score|\bthanks?\b", re.I)
+# A comment under a post, as Stack Exchange-style pages print it: "Nice post! – reader42 Jan 24 2020".
+_COMMENT_LINE = re.compile(r".{1,300}\s[\u2013\u2014-]\s+\S{1,40}\s+(?P<date>\S.{4,28})")
 # A sort control over the answers ("Sort by:", "Most helpful", "Newest") is no answer's widget.
 _SORT_CONTROL = re.compile(r"(?:sort(?:ed)? by:?|(?:most helpful|most recent|most votes|newest|oldest)(?: first)?)", re.I)
 _TERMINAL = re.compile(r"[.!?)\"'\u2019\u201d\u2026:]$")
@@ -231,6 +233,11 @@ def _split_author(blocks: list[_Block], vocabulary: SpecialtyVocabulary, cut: bo
     return blocks, None
 
 
+def _is_comment(block: _Block) -> bool:
+    found = _COMMENT_LINE.fullmatch(block.lines[0]) if len(block.lines) == 1 else None
+    return found is not None and parse_date(found.group("date")) is not None
+
+
 def _answer(position: int, items: list[_Item], vocabulary: SpecialtyVocabulary, cut: bool) -> tuple[Answer | None, list[RecordWarning]]:
     warnings: list[RecordWarning] = []
     title: str | None = None
@@ -238,6 +245,8 @@ def _answer(position: int, items: list[_Item], vocabulary: SpecialtyVocabulary, 
         title = items[0].text
         items = items[1:]
     blocks = [it for it in items if isinstance(it, _Block)]
+    while len(blocks) > 1 and _is_comment(blocks[-1]):
+        blocks.pop()  # comments under the answer, after its text and byline: not the answer's words
     if title is None and blocks and not any(isinstance(it, _Widget) for it in items) and len(blocks) > 1 and _is_title_like(blocks[0]):
         title, blocks = blocks[0].text, blocks[1:]  # no widget at all: the first line is the headline
     body_blocks, author = _split_author(blocks, vocabulary, cut)

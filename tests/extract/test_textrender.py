@@ -77,6 +77,23 @@ def test_a_sort_control_before_the_first_answer_is_no_answer() -> None:
     assert len(record.answers) == 5 and record.warnings == []
 
 
+def test_a_comment_under_an_answer_is_neither_its_text_nor_its_byline() -> None:
+    # "text – user date", the shape Stack Exchange-style pages give a comment, after an answer's
+    # author block: the answer keeps its body and its author.
+    commented = SEED_TEXT.replace(" reviews\n", " reviews\n\nNice post! \u2013 reader42 Jan 24 2020\n")
+    assert commented.count("Nice post!") >= 2
+    record = scraper.extract(commented)
+    assert record.model_dump(exclude={"source"}) == scraper.extract(SEED_TEXT).model_dump(exclude={"source"})
+
+
+def test_a_last_paragraph_ending_in_a_date_stays_the_answers_text() -> None:
+    closing = "Results were published in the journal \u2013 see the review of May 2, 2024."
+    text = SEED_TEXT.replace("\nDoes Botox Cause Muscle Atrophy?\n", f"\n{closing}\n\nDoes Botox Cause Muscle Atrophy?\n", 1)
+    assert closing in text  # the last paragraph of the second answer, which has no author block
+    record = scraper.extract(text)
+    assert any(closing in (a.body or "") for a in record.answers)
+
+
 def test_stated_count_larger_than_answers_shown_warns() -> None:
     record = scraper.extract(SEED_TEXT.replace("Doctor Answers 5", "Doctor Answers 9"))
     assert record.answer_count == 9 and len(record.answers) == 5

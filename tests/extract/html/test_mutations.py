@@ -384,13 +384,9 @@ def _original(page: Page) -> tuple[bytes, PageRecord]:
 
 # (page, mutation, seed) -> what changes in the record.  Seed None: every seed of the mutation fails.
 KNOWN: dict[tuple[str, str, int | None], str] = {
-    # random class names: the RealSelf and Stack Exchange adapters read class names
-    # extra wrapper <div>s: the page-structure reader
-    # fewer wrapper <div>s (class-only single-child <div>s unwrapped)
-    # author block parts in reverse order
-    # related-question <aside> and comment list after every post
-    ('realself-made-question-angularjs', 'inserted-lists', None): "answers keep count, titles and bodies but lose author (name/location/specialty), rating and review_count: the text reader takes the inserted 'Related questions' and 'Nice post! - reader42' lines for the author card's place",
-    ('realself-made-question-hashed', 'inserted-lists', None): 'answers keep count and bodies, but answers[0,2,4] lose author location/specialty/profile_url, rating and review_count',
+    # None left (the last ones, fixed in issue 13: RealSelf made pages with random classes or with
+    # comment lines inserted, Baidu Zhidao with extra wrappers or inserted lists).  A new known
+    # failure goes here with what changes in the record.
 }
 
 
