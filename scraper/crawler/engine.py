@@ -284,7 +284,9 @@ class Crawler:
                     etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                 )
             return None
-        work = PageWork(page=result.page(), url=entry.url, site=self.site,
+        page = result.page()
+        page.__dict__["sha256"] = content_hash  # what cached_property would store: the worker need not hash the bytes again
+        work = PageWork(page=page, url=entry.url, site=self.site,
                         follow_links=self.settings.FOLLOW_LINKS, max_links=self.settings.MAX_LINKS_PER_PAGE)
         try:
             analysis = await self._pool.analyse(work)
@@ -300,7 +302,8 @@ class Crawler:
             _log.info("%s: more than %d links; the rest are not followed (MAX_LINKS_PER_PAGE)",
                       entry.url, self.settings.MAX_LINKS_PER_PAGE)
         with self._finished(entry):
-            self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body)
+            self.store.save_response(entry.url, result.fetched_at, result.status, result.final_url, headers, result.body,
+                                     packed=analysis.packed_body)
             record = analysis.record
             emitted = self._store_record(entry, record, result.fetched_at) if record is not None else None
             self.store.mark_fetched(

@@ -40,6 +40,7 @@ from scraper.errors import ExtractionError, ExtractTimeoutError, ExtractWorkerDi
 from scraper.extract.api import extract_page_explained
 from scraper.models import PageRecord
 from scraper.page import RawPage
+from scraper.store.state_sql import pack_body
 
 __all__ = ["ExtractPool", "PageAnalysis", "PageWork", "analyse_page", "worker_count"]
 
@@ -65,6 +66,9 @@ class PageAnalysis:
     """The ExtractionError class name when the page gave no record."""
     links: list[str] = field(default_factory=list)
     links_capped: bool = False
+    packed_body: bytes | None = None
+    """The body as the state stores it (``pack_body``), compressed here: in a worker process, off
+    the crawl's event loop (2 ms for a 400 KB page)."""
 
 
 def analyse_page(work: PageWork) -> PageAnalysis:
@@ -79,6 +83,7 @@ def analyse_page(work: PageWork) -> PageAnalysis:
     if work.follow_links:
         links = page_links(work.page.body, work.page.url or work.url, document, limit=work.max_links)
         analysis.links, analysis.links_capped = list(links), links.capped
+    analysis.packed_body = pack_body(work.page.body)
     return analysis
 
 

@@ -163,7 +163,8 @@ class CrawlState(Protocol):
                      etag: str | None = None, last_modified: str | None = None, content_hash: str | None = None,
                      failure: str | None = None, detail: str | None = None) -> None: ...
     def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None,
-                      headers: dict[str, str], body: bytes) -> None: ...
+                      headers: dict[str, str], body: bytes, *, packed: bytes | None = None) -> None:
+        """Keep the raw response; ``packed``: the body as ``pack_body`` made it, when the caller did so already."""
     def responses(self) -> Iterator[StoredResponse]: ...
     def current_records(self, since_run: int | None = None) -> Generator[CurrentRecord, None, None]: ...
     def records_have_run_ids(self) -> bool: ...
@@ -388,10 +389,11 @@ class StateStore(SharedQueries):
     def _forget_lease(self, url: str) -> None:
         self._leased.discard(url)
 
-    def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
+    def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes,
+                      *, packed: bytes | None = None) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)",
-            (url, fetched_at, status, final_url, json.dumps(headers), pack_body(body)),
+            (url, fetched_at, status, final_url, json.dumps(headers), packed if packed is not None else pack_body(body)),
         )
 
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:

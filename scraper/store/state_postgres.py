@@ -389,12 +389,13 @@ class PostgresStateStore(SharedQueries):
 
     # --- results -----------------------------------------------------------------------
 
-    def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes) -> None:
+    def save_response(self, url: str, fetched_at: str, status: int | None, final_url: str | None, headers: dict[str, str], body: bytes,
+                      *, packed: bytes | None = None) -> None:
         self._db.execute(
             "INSERT INTO responses (url, fetched_at, status, final_url, headers, body) VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (url) DO UPDATE SET fetched_at=EXCLUDED.fetched_at, status=EXCLUDED.status, "
             "final_url=EXCLUDED.final_url, headers=EXCLUDED.headers, body=EXCLUDED.body",
-            (url, fetched_at, status, final_url, json.dumps(headers), pack_body(body)),
+            (url, fetched_at, status, final_url, json.dumps(headers), packed if packed is not None else pack_body(body)),
         )
 
     def add_record(self, url: str, *, extractor: str, change: str, record_json: str, content_key: str, created_at: str) -> int:
