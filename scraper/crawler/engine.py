@@ -96,14 +96,15 @@ class Scope:
         self.seed_hosts = seed_hosts
         self.depth_limit = settings.DEPTH_LIMIT
 
-    def allows(self, url: str, depth: int) -> bool:
+    def allows(self, url: str, depth: int, host: str) -> bool:
+        """Whether to follow ``url`` (``host``: its ``host_key``, which the caller needs as well)."""
         if self.depth_limit and depth > self.depth_limit:
             return False
         if any(p.search(url) for p in self.exclude):
             return False
         if self.include:
             return any(p.search(url) for p in self.include)
-        return host_key(url) in self.seed_hosts
+        return host in self.seed_hosts
 
 
 class Crawler:
@@ -311,7 +312,7 @@ class Crawler:
                 etag=headers.get("etag"), last_modified=headers.get("last-modified"), content_hash=content_hash,
             )
             depth = entry.depth + 1
-            found = [(u, host_key(u), depth) for u in analysis.links if self.scope.allows(u, depth)]
+            found = [(u, host, depth) for u in analysis.links if self.scope.allows(u, depth, host := host_key(u))]
             self.stats.discovered += self.store.add_urls(found)
         return emitted
 
