@@ -698,6 +698,8 @@ def _check_framing(response: httpx.Response, exchange: _Exchange) -> bool:
     declared = _content_length(exchange.headers)
     if declared is None or not response.http_version.upper().startswith("HTTP/1"):
         return False
+    if "network_stream" not in response.extensions:
+        return False  # not httpcore's connection (the aiohttp transport: its parser refuses extra bytes itself)
     extra = _bytes_after_body(response)
     if not extra:
         return False
