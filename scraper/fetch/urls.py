@@ -98,8 +98,6 @@ def _fast(url: str, base: str | None) -> str | _Slow | None:
         if found is None:
             return _SLOW
         origin, directory = found
-        if "//" in directory and not url.startswith("/"):
-            return _SLOW  # urljoin drops the empty segments of a path it resolves
         absolute = origin + url if url.startswith("/") else origin + directory + url  # RFC 3986 5.2.3
     if _ODD.search(absolute) or ";" in absolute:
         return _SLOW  # (";": urljoin's parser splits path parameters off)
