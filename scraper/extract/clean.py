@@ -17,6 +17,7 @@ import re
 
 __all__ = [
     "CHROME_LINE_PATTERNS",
+    "SORT_CONTROL",
     "TEMPLATE_DELIMITERS",
     "clean_line",
     "clean_lines",
@@ -51,6 +52,10 @@ _MAYBE_JUNK = re.compile(r"\{\{|\{%|\{#|<%|\$\{|\[\[|<<|\}\}|%\}")
 # An expression cut off by the end of a line or the start of one ("{{ voteCount >= 0 ?").
 _UNCLOSED = re.compile(r"\{\{[^{}\n]*$|^[^{}\n]*\}\}|\{%[^%\n]*$|^[^%\n]*%\}")
 
+# A sort control over the answers and its options ("Sort by:", "Most helpful", "Newest"): chrome,
+# and no answer's widget either (the text reader tells it from a vote widget by this).
+SORT_CONTROL = re.compile(r"sort(?:ed)? by:?|(?:most helpful|most recent|most votes|newest|oldest)(?: first)?", re.I)
+
 # Whole lines that are page chrome, not content (matched after whitespace
 # normalisation, case-insensitively).  Vote counters, share/report widgets,
 # read-more toggles.
@@ -66,8 +71,7 @@ CHROME_LINE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"[+\u2212-]?\d+\s+(helpful\s+)?votes?",
         r"(\d+\s+)?(people|person|users?|patients?)\s+found\s+this\s+(answer\s+)?helpful",
         r"(thank|thanks)\s*\(\d+\)",
-        r"sort(ed)? by:?",  # a sort control and its options
-        r"(most helpful|most recent|most votes|newest|oldest)( first)?",
+        SORT_CONTROL.pattern,
     )
 )
 _TOGGLE_ENDINGS = ("more", "less")

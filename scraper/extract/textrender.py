@@ -24,7 +24,7 @@ from typing import Literal, TypeGuard
 
 from scraper.errors import NotAQAPageError
 from scraper.extract.authors import AuthorBlock, is_rating_fragment, parse_author_block
-from scraper.extract.clean import _clean
+from scraper.extract.clean import SORT_CONTROL, _clean
 from scraper.extract.dates import parse_date
 from scraper.extract.numbers import count_from_text
 from scraper.extract.profile import ANSWERS_HEADING, SiteProfile
@@ -45,8 +45,6 @@ _TOPIC_LINE = re.compile(r"(?:posted|asked|filed)\s+in\s*[\u00b7:|\-\u2013]?\s*(
 _VOTE_WIDGET = re.compile(r"vote|helpful|\blikes?\b|score|\bthanks?\b", re.I)
 # A comment under a post, as Stack Exchange-style pages print it: "Nice post! – reader42 Jan 24 2020".
 _COMMENT_LINE = re.compile(r".{1,300}\s[\u2013\u2014-]\s+\S{1,40}\s+(?P<date>\S.{4,28})")
-# A sort control over the answers ("Sort by:", "Most helpful", "Newest") is no answer's widget.
-_SORT_CONTROL = re.compile(r"(?:sort(?:ed)? by:?|(?:most helpful|most recent|most votes|newest|oldest)(?: first)?)", re.I)
 _TERMINAL = re.compile(r"[.!?)\"'\u2019\u201d\u2026:]$")
 
 
@@ -164,7 +162,7 @@ def _anchor_starts(region: list[_Item], vocabulary: SpecialtyVocabulary) -> list
 
     def is_anchor(i: int) -> bool:
         signature = signatures[i]
-        if _SORT_CONTROL.fullmatch(signature):
+        if SORT_CONTROL.fullmatch(signature):  # "Most helpful" is a sort option, not a helpful vote
             return False
         return signature == first or _VOTE_WIDGET.search(signature) is not None
 
