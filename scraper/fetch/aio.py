@@ -27,7 +27,6 @@ the fetcher would count as a timeout, and it has no place for the IP-literal che
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import SimpleNamespace
@@ -39,10 +38,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 from yarl import URL
 
-from scraper.errors import BlockedAddressError
 from scraper.fetch import resolve as _resolve
-from scraper.fetch.addresses import blocked_reason
-from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION
+from scraper.fetch.resolve import ALLOW_PRIVATE_EXTENSION, ip_literal, refuse_blocked
 
 __all__ = ["AiohttpTransport", "GuardedResolver"]
 
@@ -65,9 +62,7 @@ class GuardedResolver(AbstractResolver):
         if not addresses:
             raise OSError(f"{host} resolves to no IPv4 or IPv6 address")
         if not self._allow_private:
-            blocked = [(a, why) for a in addresses if (why := blocked_reason(a)) is not None]
-            if blocked:
-                raise BlockedAddressError(host, port, blocked)
+            refuse_blocked(host, port, addresses)
         return [_result(host, address, port) for address in addresses]
 
     async def close(self) -> None:
@@ -82,13 +77,9 @@ def _result(host: str, address: str, port: int) -> ResolveResult:
 
 def _check_literal(host: str, port: int) -> None:
     """An IP literal is the address itself: aiohttp connects to it without asking the resolver."""
-    try:
-        address = str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        return
-    why = blocked_reason(address)
-    if why is not None:
-        raise BlockedAddressError(host, port, [(address, why)])
+    address = ip_literal(host)
+    if address is not None:
+        refuse_blocked(host, port, [address])
 
 
 class _Dropped(aiohttp.ClientConnectionError):

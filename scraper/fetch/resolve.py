@@ -53,6 +53,8 @@ __all__ = [
     "GuardedBackend",
     "GuardedTransport",
     "blocked_reason",
+    "ip_literal",
+    "refuse_blocked",
     "resolve",
 ]
 
@@ -80,6 +82,23 @@ async def resolve(host: str, port: int) -> list[str]:
     return addresses
 
 
+def refuse_blocked(host: str, port: int, addresses: list[str]) -> None:
+    """Raise :class:`BlockedAddressError` when any of the addresses ``host`` resolved to is not public
+    (the one rule both transports apply: httpcore's backend here, aiohttp's resolver in ``aio``)."""
+    blocked = [(a, why) for a in addresses if (why := blocked_reason(a)) is not None]
+    if blocked:
+        raise BlockedAddressError(host, port, blocked)
+
+
+def ip_literal(host: str) -> str | None:
+    """The address a host that is an IP literal (bracketed or not) stands for; None for a name."""
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(literal))
+    except ValueError:
+        return None
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend that connects only to public addresses, the ones it checked.
 
@@ -101,9 +120,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         deadline = None if timeout is None else time.monotonic() + timeout
         addresses = await self._addresses(host, port, timeout)
-        blocked = [] if self._allow_private else [(a, why) for a in addresses if (why := blocked_reason(a)) is not None]
-        if blocked:
-            raise BlockedAddressError(host, port, blocked)
+        if not self._allow_private:
+            refuse_blocked(host, port, addresses)
         options = list(socket_options) if socket_options is not None else None
         error: Exception | None = None
         ordered = _interleave(addresses)
@@ -134,11 +152,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     @staticmethod
     async def _addresses(host: str, port: int, timeout: float | None) -> list[str]:
         """Resolve ``host`` (an IP literal is itself), mapping failures to httpcore's connect errors."""
-        literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-        try:
-            return [str(ipaddress.ip_address(literal))]
-        except ValueError:
-            pass
+        literal = ip_literal(host)
+        if literal is not None:
+            return [literal]
         try:
             with anyio.fail_after(math.inf if timeout is None else timeout):
                 addresses = await resolve(host, port)
