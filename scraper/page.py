@@ -43,6 +43,10 @@ class RawPage:
         Why not ``RawPage(**page.__dict__)``: that dict also holds cached properties,
         which are not fields, and the record promises the hash of what was fetched.
         """
-        page = replace(self, body=body)
-        page.__dict__["sha256"] = self.sha256  # what cached_property would store: the raw bytes' hash
-        return page
+        return replace(self, body=body).with_sha256(self.sha256)
+
+    def with_sha256(self, digest: str) -> RawPage:
+        """This page, its ``sha256`` set to ``digest`` (already worked out by whoever got the bytes),
+        so it is not hashed again: what ``cached_property`` would have stored."""
+        self.__dict__["sha256"] = digest
+        return self

@@ -285,8 +285,7 @@ class Crawler:
                     etag=headers.get("etag"), last_modified=headers.get("last-modified"),
                 )
             return None
-        page = result.page()
-        page.__dict__["sha256"] = content_hash  # what cached_property would store: the worker need not hash the bytes again
+        page = result.page().with_sha256(content_hash)  # the worker need not hash the bytes again
         work = PageWork(page=page, url=entry.url, site=self.site,
                         follow_links=self.settings.FOLLOW_LINKS, max_links=self.settings.MAX_LINKS_PER_PAGE)
         try:

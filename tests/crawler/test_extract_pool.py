@@ -99,8 +99,7 @@ def test_the_worker_compresses_the_body_for_the_state_and_keeps_a_known_hash() -
     # Compressing a fetched body for the state (2 ms for a 400 KB page) is done in the worker, off
     # the crawl's event loop; the hash the crawl already has is not worked out again.
     body = SAMPLE.read_bytes()
-    page = RawPage(body=body, kind="http", url="https://www.realself.com/question/botox-atrophy")
-    page.__dict__["sha256"] = "0" * 64  # as the crawl sets it from its content hash
+    page = RawPage(body=body, kind="http", url="https://www.realself.com/question/botox-atrophy").with_sha256("0" * 64)  # as the crawl does
 
     async def in_worker() -> object:
         pool = ExtractPool(2, 30.0)
