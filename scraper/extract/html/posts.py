@@ -307,7 +307,7 @@ def _choose(groups: list[_Group], links: list[HtmlElement], sizes: TextSizes) ->
             continue
         # Remarks between posts ("Nice post! - reader42", authored but far shorter) do not count.
         kept = set(_posts_only(candidates, link_set, sizes))
-        posts = len(candidates) - sum(1 for m in candidates if m not in kept and any(contains(m, a) for a in links))
+        posts = len(candidates) - sum(1 for m in candidates if m not in kept and _authored(m, links))
         # Posts written in paragraphs outrank one-line remarks (the comments under a question).
         prose = sum(1 for m in group.members if _has_blocks(m)) * 2 > len(group.members)
         scored.append((prose, posts, sum(texts), group))
@@ -420,7 +420,7 @@ def _alike_posts(members: list[HtmlElement], links: list[HtmlElement], sizes: Te
     """Two or more members with authors, shaped alike: a list of posts, not one post's parts
     (remarks between the posts, authored but far shorter, aside)."""
     posts = _posts_only(members, set(links), sizes)
-    authored = [_shape(m, through_wrappers=True) for m in posts if any(contains(m, a) for a in links)]
+    authored = [_shape(m, through_wrappers=True) for m in posts if _authored(m, links)]
     return len(authored) >= 2 and all(_similar(authored[0], shape) for shape in authored[1:])
 
 
@@ -527,6 +527,11 @@ def _similar(a: set[str], b: set[str], share: float = 0.5) -> bool:
     return len(a & b) >= share * len(a | b)
 
 
+def _authored(member: HtmlElement, links: Iterable[HtmlElement]) -> bool:
+    """Whether an author link lies inside the member."""
+    return any(contains(member, link) for link in links)
+
+
 def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: TextSizes) -> list[HtmlElement]:
     """Members with an author, and those without one shaped like them (an answer whose author block
     is missing is still an answer; an ad or a related list between answers is not).
@@ -534,7 +539,7 @@ def _posts_only(members: list[HtmlElement], links: set[HtmlElement], sizes: Text
     Authored members shaped unlike the posts that hold the list's text, and all of their kind far
     shorter than those posts, are remarks between posts (a comment box, "Nice post! - reader42").
     """
-    authored = [m for m in members if any(contains(m, link) for link in links)]
+    authored = [m for m in members if _authored(m, links)]
     if not authored:
         return members
     plain = {m: _shape(m) for m in members}
